@@ -1,0 +1,41 @@
+"""A check-in from the command line, through the same service as the screen.
+
+``kiosk checkin`` runs beside (or instead of) the kiosk: it reads the occupancy from the store
+inside its own transaction, so it never works from a stale copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from door_controller.occupancy import BranchState
+from kiosk.admission import MachineAdmission, OccupancyHolder
+from kiosk.checkin import CheckinResult, CheckinService
+from kiosk.config import KioskConfig
+from kiosk.guard import CodeGuessGuard
+from kiosk.store import Store
+
+_NO_ENTRY = (BranchState.PAUSED, BranchState.EMERGENCY)
+
+
+def make_guard(config: KioskConfig) -> CodeGuessGuard:
+    return CodeGuessGuard(limit=config.checkin.guess_limit, window_s=config.checkin.guess_window_s,
+                          pause_s=config.checkin.guess_pause_s)
+
+
+def standalone_checkin(config: KioskConfig, raw_code: str, now: datetime, *,
+                       language: str = "pl") -> CheckinResult:
+    store = Store(config.database_path)
+    try:
+        settings = config.branch
+        door = config.door.enabled
+        holder = OccupancyHolder.from_store(store, settings.limit, door_present=door, now=now)
+        admission = MachineAdmission(holder, reload=True, default_limit=settings.limit,
+                                     door_present=door)
+        service = CheckinService(
+            store, lambda: settings, admission, guard=make_guard(config),
+            entry_paused=lambda: admission.holder.machine.state in _NO_ENTRY,
+        )
+        return service.check_in(raw_code, now, language)
+    finally:
+        store.close()

@@ -1,0 +1,231 @@
+"""Helpers for the deployment tests: render the shipped templates, run real
+mosquitto processes on loopback, make a throwaway TLS CA, talk MQTT with paho.
+
+Nothing here re-implements what the shipped files do: templates are rendered
+by deploy/lib/render-template.sh and ACL users are added by the shipped
+add-kiosk.sh.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+RENDER = DEPLOY / "lib" / "render-template.sh"
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def render(template: Path, out: Path, values: dict[str, str]) -> Path:
+    """Render a shipped template with the shipped renderer."""
+    env = {"PATH": os.environ["PATH"], **values}
+    result = subprocess.run(
+        [str(RENDER), str(template)], env=env, capture_output=True, text=True, timeout=10
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"rendering {template} failed: {result.stderr}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(result.stdout)
+    return out
+
+
+def give_to_mosquitto_user(path: Path) -> None:
+    """Run as root, mosquitto drops to its own user: let it read and write the tree."""
+    if os.geteuid() != 0:
+        return
+    try:
+        user = pwd.getpwnam("mosquitto")
+    except KeyError:
+        return
+    for root, dirs, files in os.walk(path):
+        os.chown(root, user.pw_uid, user.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid)
+
+
+def wait_until(condition, timeout: float, what: str, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Broker:
+    """One mosquitto process started from a rendered config file."""
+
+    conf: Path
+    ports: tuple[int, ...]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        logfile = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=logfile, stderr=subprocess.STDOUT
+        )
+        logfile.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"mosquitto exited: {self.log.read_text()}")
+            if all(port_open(p) for p in self.ports):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"mosquitto did not listen on {self.ports}: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd does: mosquitto saves its persistence file on the way out."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        wait_until(lambda: not any(port_open(p) for p in self.ports), 5, "ports closed")
+
+    def reload(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+
+
+def make_tls(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    commands = [
+        ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca_crt, "-days", "2",
+         "-subj", "/CN=branch-checkin test CA"],
+        ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
+    ]
+    for command in commands:
+        subprocess.run([str(c) for c in command], check=True, capture_output=True, timeout=20)
+    return ca_crt, crt, key
+
+
+def add_password(passwd: Path, user: str, password: str) -> None:
+    if not passwd.exists():
+        passwd.touch()
+    subprocess.run(
+        ["mosquitto_passwd", "-b", str(passwd), user, password],
+        check=True, capture_output=True, timeout=10,
+    )
+
+
+@dataclass
+class MqttProbe:
+    """A paho client that records what it receives and the broker's answers."""
+
+    client: mqtt.Client
+    messages: queue.Queue = field(default_factory=queue.Queue)
+    subacks: queue.Queue = field(default_factory=queue.Queue)
+    pubacks: dict[int, int] = field(default_factory=dict)
+    connected: queue.Queue = field(default_factory=queue.Queue)
+
+    def received(self, timeout: float) -> list[tuple[str, bytes, bool]]:
+        """Everything received until `timeout` passes with nothing new."""
+        got = []
+        while True:
+            try:
+                got.append(self.messages.get(timeout=timeout))
+            except queue.Empty:
+                return got
+
+    def subscribe(self, topic: str) -> list:
+        self.client.subscribe(topic, qos=1)
+        return self.subacks.get(timeout=5)
+
+    def publish(self, topic: str, payload: str, retain: bool = False) -> int:
+        """Publish QoS 1 and return the broker's PUBACK reason code (always 0 in 3.1.1)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        wait_until(lambda: info.mid in self.pubacks, 5, f"PUBACK for {topic}")
+        return self.pubacks[info.mid]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def connect_probe(
+    port: int,
+    client_id: str,
+    username: str | None = None,
+    password: str | None = None,
+    ca_file: Path | None = None,
+    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTProtocolVersion.MQTTv5,
+    persistent: bool = False,
+    subscribe: Iterable[str] = (),
+) -> MqttProbe:
+    """Connect, wait for CONNACK, subscribe; raise if the broker refuses."""
+    v5 = protocol == mqtt.MQTTProtocolVersion.MQTTv5
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=protocol,
+        clean_session=None if v5 else not persistent,
+    )
+    probe = MqttProbe(client)
+    client.on_message = lambda c, u, m: probe.messages.put((m.topic, m.payload, m.retain))
+    client.on_subscribe = lambda c, u, mid, codes, props: probe.subacks.put(codes)
+    client.on_publish = lambda c, u, mid, code, props: probe.pubacks.__setitem__(mid, code.value)
+    client.on_connect = lambda c, u, flags, code, props: probe.connected.put(code)
+    if username is not None:
+        client.username_pw_set(username, password)
+    if ca_file is not None:
+        client.tls_set(ca_certs=str(ca_file))
+    properties = None
+    if v5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 86400 if persistent else 0
+    client.connect(
+        "127.0.0.1", port, keepalive=30,
+        clean_start=not persistent if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+        properties=properties,
+    )
+    client.loop_start()
+    code = probe.connected.get(timeout=5)
+    if code.is_failure:
+        client.loop_stop()
+        raise ConnectionRefusedError(f"{username} refused: {code}")
+    for topic in subscribe:
+        probe.subscribe(topic)
+    return probe

@@ -1,0 +1,162 @@
+"""The shipped Mosquitto configs, run for real: a branch broker bridged over TLS
+to a central broker, both on loopback, rendered from deploy/mosquitto/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import CENTRAL_PASSWORD, CENTRAL_USER, KIOSK_PASSWORDS, TOPIC_ROOT, Branch, Central
+from deploy_testkit import DEPLOY, connect_probe, wait_until
+
+pytestmark = [pytest.mark.broker]
+
+KRK = f"{TOPIC_ROOT}/branches/krk-01"
+WAW = f"{TOPIC_ROOT}/branches/waw-02"
+KRK_EVENTS = f"{KRK}/kiosks/kiosk-1/events"
+ALL_EVENTS = f"{TOPIC_ROOT}/branches/+/kiosks/+/events"
+CHECK_BRIDGE = DEPLOY / "health" / "check-bridge.sh"
+
+
+def bridge_state(branch: Branch) -> int:
+    """Run the shipped health script against the branch broker."""
+    env = {**os.environ, "MQTT_PORT": str(branch.local_port), "TIMEOUT_S": "1",
+           "BRIDGE_CLIENT_ID": branch.bridge_user}
+    return subprocess.run([str(CHECK_BRIDGE)], env=env, capture_output=True, timeout=10).returncode
+
+
+def accepted(reason_code: int) -> bool:
+    """PUBACK success codes are below 0x80 (0 Success, 16 No matching subscribers)."""
+    return reason_code < 0x80
+
+
+def event(n: int) -> str:
+    return json.dumps({"event_id": str(uuid.uuid4()), "type": "passage", "direction": "in",
+                       "count_after": n, "at": "2026-11-23T10:30:00+01:00"})
+
+
+def central_ingest(central: Central):
+    """Central's own service, as `central serve` connects: persistent session."""
+    return connect_probe(central.service_port, "central-ingest", CENTRAL_USER, CENTRAL_PASSWORD,
+                         persistent=True, subscribe=[ALL_EVENTS])
+
+
+@pytest.mark.slow
+def test_events_published_while_central_is_down_all_arrive_after_it_returns(
+    central: Central, branch: Branch
+) -> None:
+    ingest = central_ingest(central)
+    wait_until(lambda: bridge_state(branch) == 0, 15, "the bridge to come up")
+    kiosk = connect_probe(branch.local_port, "kiosk-1")
+
+    # Link up: one event goes straight through (without it the rest proves nothing).
+    first = event(0)
+    kiosk.publish(KRK_EVENTS, first)
+    assert [m[1].decode() for m in ingest.received(timeout=3)] == [first]
+    ingest.close()
+
+    central.broker.stop()
+    wait_until(lambda: bridge_state(branch) == 1, 15, "the bridge to notice central is down")
+    sent = [event(n) for n in range(1, 201)]
+    for payload in sent:
+        assert accepted(kiosk.publish(KRK_EVENTS, payload))  # the branch broker took it
+
+    central.broker.start()
+    ingest = central_ingest(central)
+    wait_until(lambda: bridge_state(branch) == 0, 60, "the bridge to reconnect")
+    got: list[str] = []
+    wait_until(lambda: got.extend(m[1].decode() for m in ingest.received(0.2))
+               or len(set(got)) >= len(sent), 30, "the queued events at central")
+    assert set(got) == set(sent), f"{len(set(sent) - set(got))} events lost"
+    kiosk.close()
+    ingest.close()
+
+
+def test_central_to_branch_topics_come_in_and_config_stays_retained(
+    central: Central, branch: Branch
+) -> None:
+    wait_until(lambda: bridge_state(branch) == 0, 15, "the bridge to come up")
+    kiosk = connect_probe(branch.local_port, "kiosk-1",
+                          subscribe=[f"{KRK}/bookings", f"{KRK}/kiosks/kiosk-1/acks"])
+    ops = connect_probe(central.service_port, "central-ops", CENTRAL_USER, CENTRAL_PASSWORD)
+    config = json.dumps({"version": 7, "name": "POK Kraków, ul. Łagiewnicka 60", "limit": 12})
+    assert accepted(ops.publish(f"{KRK}/bookings", '{"bookings": []}'))
+    assert accepted(ops.publish(f"{KRK}/kiosks/kiosk-1/acks", '{"event_ids": ["a"]}'))
+    assert accepted(ops.publish(f"{KRK}/config", config, retain=True))
+    assert accepted(ops.publish(f"{WAW}/bookings", '{"bookings": ["other branch"]}'))
+    got = sorted(topic for topic, _, _ in kiosk.received(timeout=2))
+    assert got == [f"{KRK}/bookings", f"{KRK}/kiosks/kiosk-1/acks"]
+
+    # A kiosk that starts later (or while the link is down) finds the last config.
+    late = connect_probe(branch.local_port, "kiosk-1-restarted", subscribe=[f"{KRK}/config"])
+    [(topic, payload, retained)] = late.received(timeout=2)
+    assert (topic, payload.decode(), retained) == (f"{KRK}/config", config, True)
+    for probe in (kiosk, ops, late):
+        probe.close()
+
+
+def kiosk_probe(central: Central, branch: str, protocol=mqtt.MQTTProtocolVersion.MQTTv5):
+    password = KIOSK_PASSWORDS[(branch, "kiosk-1")]
+    return connect_probe(central.tls_port, f"{branch}.kiosk-1", f"{branch}.kiosk-1", password,
+                         ca_file=central.ca_file, protocol=protocol)
+
+
+def test_branch_credentials_cannot_publish_to_another_branch(central: Central) -> None:
+    ingest = connect_probe(central.service_port, "central-ingest", CENTRAL_USER, CENTRAL_PASSWORD,
+                           subscribe=[f"{TOPIC_ROOT}/#"])
+    krk = kiosk_probe(central, "krk-01")
+    own, foreign = event(1), event(2)
+    assert accepted(krk.publish(KRK_EVENTS, own))
+    refused = krk.publish(f"{WAW}/kiosks/kiosk-1/events", foreign)
+    assert refused == 135, f"expected PUBACK 'Not authorized' (135), got {refused}"
+    assert krk.publish(f"{WAW}/occupancy", foreign) == 135
+    # Another kiosk of the same branch is not this user either.
+    assert krk.publish(f"{KRK}/kiosks/kiosk-2/events", foreign) == 135
+    assert [m[1].decode() for m in ingest.received(timeout=1.5)] == [own]
+    krk.close()
+    ingest.close()
+
+
+@pytest.mark.parametrize("protocol", [mqtt.MQTTProtocolVersion.MQTTv5,
+                                      mqtt.MQTTProtocolVersion.MQTTv311])
+def test_branch_credentials_cannot_read_another_branchs_bookings(
+    central: Central, protocol: mqtt.MQTTProtocolVersion
+) -> None:
+    krk = kiosk_probe(central, "krk-01", protocol)
+    [own_code] = krk.subscribe(f"{KRK}/bookings")
+    [foreign_code] = krk.subscribe(f"{WAW}/bookings")
+    [wildcard_code] = krk.subscribe(f"{TOPIC_ROOT}/branches/+/bookings")
+    assert not own_code.is_failure
+    # What SUBACK says differs by protocol; what is delivered is what matters.
+    print("SUBACK for a foreign branch:", protocol, foreign_code, wildcard_code)
+    ops = connect_probe(central.service_port, "central-ops", CENTRAL_USER, CENTRAL_PASSWORD)
+    assert accepted(ops.publish(f"{WAW}/bookings", '{"bookings": ["waw"]}'))
+    assert accepted(ops.publish(f"{KRK}/bookings", '{"bookings": ["krk"]}'))
+    got = [(topic, payload.decode()) for topic, payload, _ in krk.received(timeout=1.5)]
+    assert (f"{WAW}/bookings", '{"bookings": ["waw"]}') not in got
+    assert (f"{KRK}/bookings", '{"bookings": ["krk"]}') in got
+    krk.close()
+    ops.close()
+
+
+def test_branch_credentials_cannot_write_what_central_sends(central: Central) -> None:
+    """A stolen Pi cannot feed its own branch fake bookings or commands."""
+    krk = kiosk_probe(central, "krk-01")
+    krk.subscribe(f"{KRK}/bookings")
+    krk.subscribe(f"{KRK}/commands")
+    assert krk.publish(f"{KRK}/bookings", '{"bookings": []}') == 135
+    assert krk.publish(f"{KRK}/commands", '{"action": "free_entry"}') == 135
+    assert krk.received(timeout=1) == []
+    krk.close()
+
+
+def test_wrong_password_and_anonymous_are_refused(central: Central) -> None:
+    with pytest.raises(ConnectionRefusedError):
+        connect_probe(central.tls_port, "krk-01.kiosk-1", "krk-01.kiosk-1", "wrong",
+                      ca_file=central.ca_file)
+    with pytest.raises(ConnectionRefusedError):
+        connect_probe(central.tls_port, "anon", ca_file=central.ca_file)

@@ -1,0 +1,81 @@
+"""Random event sequences: the count never goes negative, admissions never pass the limit
+(outside free entry and emergency), and no waiting customer is lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from occupancy_fixtures import STAFF, T0
+
+from door_controller import events as ev
+from door_controller.effects import Called, NotEntered, Placed, SendAdmit
+from door_controller.occupancy import BranchState, OccupancyMachine, TransitionRefused
+
+TICKETS = [f"A{n:03d}" for n in range(8)]
+tickets = st.sampled_from(TICKETS)
+sizes = st.integers(min_value=1, max_value=4)
+
+event_strategy = st.one_of(
+    st.builds(ev.CheckedIn, tickets, sizes),
+    st.builds(ev.WalkIn, tickets, sizes, st.just(STAFF)),
+    st.just(ev.PassedIn()), st.just(ev.PassedIn()), st.just(ev.PassedOut()),
+    st.just(ev.PassedOut()),
+    st.builds(ev.AdmissionExpired, st.integers(1, 5)),
+    st.builds(ev.AdmitFailed, st.one_of(st.none(), tickets), sizes),
+    st.builds(ev.AdmitNow, tickets, st.just(STAFF)),
+    st.builds(ev.AdmitParty, sizes, st.just(STAFF)),
+    st.builds(ev.RemoveWaiting, tickets, st.just(STAFF)),
+    st.builds(ev.AdjustCount, st.just(STAFF), delta=st.integers(-3, 3)),
+    st.builds(ev.AdjustCount, st.just(STAFF), count=st.integers(0, 8)),
+    st.builds(ev.SetLimit, st.integers(1, 6), st.just(STAFF)),
+    st.builds(ev.Pause, st.just(STAFF)), st.builds(ev.Resume, st.just(STAFF)),
+    st.builds(ev.FreeEntry, st.just(STAFF)), st.builds(ev.Emergency, st.just(STAFF)),
+    st.builds(ev.Normal, st.just(STAFF)), st.builds(ev.HoldDoor, st.just(STAFF)),
+    st.just(ev.DoorLinkDown("test")), st.just(ev.DoorLinkUp()),
+    st.builds(ev.DeviceRebooted, st.just(1), st.just(2)),
+    st.builds(ev.SensorFault, st.integers(1, 7)),
+    st.builds(ev.SensorFaultCleared, st.integers(1, 7)),
+    st.just(ev.DoorForced()), st.just(ev.Tailgate()),
+    st.builds(ev.Reconcile, st.integers(0, 2), st.integers(0, 2)),
+    st.just(ev.BranchClosed()), st.just(ev.BranchOpened()), st.just(ev.Tick()),
+)
+steps = st.lists(st.tuples(event_strategy, st.integers(0, 90)), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(limit=st.integers(1, 5), steps=steps)
+def test_random_sequences_keep_the_invariants(limit: int, steps: list) -> None:
+    machine = OccupancyMachine.new(limit)
+    now = T0
+    unresolved: set[str] = set()  # placed in the queue, never called, returned or removed
+    for event, seconds in steps:
+        now += timedelta(seconds=seconds)
+        state_before = machine.state
+        try:
+            effects = machine.handle(event, now)
+        except TransitionRefused:
+            continue
+        assert machine.count >= 0
+        if any(isinstance(e, SendAdmit) for e in effects):
+            assert state_before not in (BranchState.FREE_ENTRY, BranchState.EMERGENCY)
+            assert machine.count + machine.in_flight <= machine.limit, effects
+        placed = [e for e in effects if isinstance(e, Placed)]
+        if isinstance(event, ev.CheckedIn | ev.WalkIn):
+            assert len(placed) == 1 and placed[0].ticket == event.ticket
+        else:
+            assert placed == []
+        for effect in effects:
+            if isinstance(effect, Placed) and effect.outcome == "waiting":
+                unresolved.add(effect.ticket)
+            elif isinstance(effect, SendAdmit | Called | NotEntered) and effect.ticket:
+                unresolved.discard(effect.ticket)
+        if isinstance(event, ev.RemoveWaiting):
+            unresolved.discard(event.ticket)
+        waiting = [w.ticket for w in machine.waiting]
+        assert unresolved <= set(waiting), "a waiting customer vanished"
+        assert len(waiting) == len(set(waiting))
+        restored = OccupancyMachine.from_snapshot(machine.snapshot())
+        assert restored.snapshot() == machine.snapshot()
+        assert restored.state is machine.state
