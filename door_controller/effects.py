@@ -99,7 +99,7 @@ class StaffNotice:
 
     code: Literal[
         "sensor_fault_choose", "device_rebooted", "door_link_down", "door_link_up",
-        "admit_requeued",
+        "admit_requeued", "events_lost",
     ]
     detail: str
 

@@ -157,7 +157,7 @@ class _Facts:
         return self.limit - self.count - self.in_flight
 
     def fits(self, party_size: int) -> bool:
-        return party_size <= self.free_places + 1
+        return party_size <= self.free_places
 
 
 def derive_state(f: _Facts) -> BranchState:

@@ -151,7 +151,7 @@ class DoorLink:
         while not self._stopping.is_set():
             if self._serial is None:
                 if not self._open():
-                    self._stopping.wait(backoff)
+                    self._wait_closed(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             try:
@@ -164,6 +164,18 @@ class DoorLink:
             if self._link.state is LinkState.UP:
                 backoff = BACKOFF_FIRST_S
         self._drop_port("stopped")
+
+    def _wait_closed(self, seconds: float) -> None:
+        """Wait before the next open, still handing over notices (failed commands)."""
+        deadline = self._clock() + seconds
+        while not self._stopping.is_set():
+            with self._lock:
+                notices = self._link.pop_notices()
+            self._hand_over(notices)
+            left = deadline - self._clock()
+            if left <= 0:
+                return
+            self._stopping.wait(min(left, READ_TIMEOUT_S * 2.5))
 
     def _pump(self, data: bytes) -> None:
         with self._lock:

@@ -76,6 +76,7 @@ class CheckinResult:
     ticket: str | None = None
     placement: Placement | None = None
     refusal: Refusal | None = None
+    language: str = "pl"
     extra_events: tuple[dict[str, Any], ...] = field(default=())
 
     @property
@@ -156,7 +157,7 @@ class CheckinService:
                 self.store.enqueue_event(event)
                 result = CheckinResult(
                     event=event, text=welcome_text(ticket, placement.outcome, placement.position),
-                    booking=booking, ticket=ticket, placement=placement,
+                    booking=booking, ticket=ticket, placement=placement, language=language,
                 )
                 if self.on_accepted is not None:
                     self.on_accepted(self.store, result)

@@ -21,4 +21,5 @@ DEFAULT_HEARTBEAT_TIMEOUT_MS = const(3000)
 DOOR_HELD_OPEN_MS = const(30000)
 BEAM_BLOCKED_FAULT_MS = const(60000)
 COMMAND_DEDUP_MS = const(2000)  # longer than a host's 4 sends 200 ms apart
+COMMAND_DEDUP_ENTRIES = const(64)  # commands remembered within that time
 FLASH_PERIOD_MS = const(250)

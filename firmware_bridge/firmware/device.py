@@ -161,7 +161,7 @@ class DeviceCore:
         else:
             result = self._set_mode(payload[0], now)
         self._recent.append((seq, ptype, bytes(payload), result, now))
-        self._recent = self._recent[-8:]
+        self._recent = self._recent[-config.COMMAND_DEDUP_ENTRIES:]
         self._send_ack(seq, result)
 
     def _admit(self, count, window_ms, now):

@@ -24,6 +24,7 @@ CUT_FEED_LINES = 6  # python-escpos feeds six lines before cutting
 QR_MODULE_DOTS = {58: 5, 80: 6}
 PAPER_WIDTH_DOTS = {58: 384, 80: 576}  # printable width: 48 mm and 72 mm
 TICKET_MAX_SCALE = {58: 6, 80: 8}
+QR_MASK_PATTERN = 0  # the mask does not change the size; fixing it skips scoring all eight
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def text_line_dots(scale: int) -> int:
 
 def qr_side_modules(payload: str) -> int:
     """Modules per side of the QR code for `payload` (error correction M, no quiet zone)."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK_PATTERN
+    )
     code.add_data(payload)
     code.make(fit=True)
     return int(code.modules_count)

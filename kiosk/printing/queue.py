@@ -1,4 +1,4 @@
-"""The durable print queue: the store's `print_jobs` table.
+"""The durable print queue: the store's `print_jobs` table (created by kiosk.store's migration).
 
 A slip is enqueued by the check-in path (which never waits for the printer) and stays
 'queued' until the worker has sent it without error; only then is it 'printed'. Jobs go out
@@ -21,21 +21,6 @@ logger = logging.getLogger(__name__)
 TABLE = "print_jobs"
 REASONS = ("checkin", "reprint", "walk_in")
 STATES = ("queued", "printed", "abandoned")
-# The store's migration creates this table; tests without a store create it from here.
-PRINT_JOBS_DDL = """
-CREATE TABLE print_jobs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  created_at TEXT NOT NULL,
-  ticket TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  slip TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'queued',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  printed_at TEXT
-);
-CREATE INDEX print_jobs_state ON print_jobs(state, id);
-"""
 
 
 class UnknownTicketError(LookupError):
@@ -153,11 +138,6 @@ class PrintQueue:
         if changed != 1:
             state = self.job(job_id).state  # raises KeyError for a missing job
             raise ValueError(f"print job {job_id} is {state!r}, not 'queued'; nothing changed")
-
-
-def create_print_jobs_table(db: sqlite_utils.Database) -> None:
-    """Create the table as the store's migration does (for tests and tools without a store)."""
-    db.executescript(PRINT_JOBS_DDL)
 
 
 def _rfc3339(moment: datetime) -> str:

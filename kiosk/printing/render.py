@@ -14,9 +14,8 @@ from typing import Any
 from escpos.capabilities import CAPABILITIES, BaseProfile
 from escpos.constants import GS, QR_ECLEVEL_M
 from escpos.escpos import Escpos
-from escpos.image import EscposImage
 from escpos.printer import Dummy
-from PIL import Image
+from PIL import Image, ImageOps
 
 from kiosk.printing.layout import (
     Element,
@@ -147,13 +146,9 @@ def _write_qr(printer: Escpos, code: QrCode, paper: Paper) -> None:
 
 
 def _write_raster(printer: Escpos, image: Image.Image) -> None:
-    """GS v 0 raster image; written directly because Escpos.image() prints to stdout
-    when the profile's paper width is unknown."""
-    raster = EscposImage(image)
-    header = (
-        GS
-        + b"v0\x00"
-        + raster.width_bytes.to_bytes(2, "little")
-        + raster.height.to_bytes(2, "little")
-    )
-    printer._raw(header + raster.to_raster_format())
+    """GS v 0 raster image, 1 bits for ink. Built here rather than with Escpos.image(), which
+    prints to stdout when the profile's paper width is unknown and converts four times."""
+    ink = ImageOps.invert(image.convert("L")).convert("1")
+    width_bytes = (ink.width + 7) // 8
+    header = GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + ink.height.to_bytes(2, "little")
+    printer._raw(header + ink.tobytes())

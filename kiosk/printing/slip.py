@@ -17,7 +17,7 @@ Instruction = Literal["enter", "wait"]
 
 LANGUAGES: tuple[str, ...] = ("pl", "en")
 INSTRUCTIONS: tuple[str, ...] = ("enter", "wait")
-TICKET_PATTERN = re.compile(r"^[A-Z]{1,3}\d{1,4}$")
+TICKET_PATTERN = re.compile(r"^[A-Z]{1,3}\d{1,6}$")
 
 
 class SlipFormatError(ValueError):
@@ -96,9 +96,7 @@ def _check_slip(slip: Slip) -> None:
         raise SlipFormatError("branch_name is empty; set the branch's name in the settings")
     if not TICKET_PATTERN.match(slip.ticket):
         raise SlipFormatError(f"ticket {slip.ticket!r} must look like 'A017'")
-    if not isinstance(slip.service_name, dict) or not isinstance(
-        slip.service_name.get("pl"), str
-    ):
+    if not isinstance(slip.service_name, dict) or not isinstance(slip.service_name.get("pl"), str):
         raise SlipFormatError("service_name must be a dict with at least a Polish 'pl' name")
     if slip.language not in LANGUAGES:
         raise SlipFormatError(f"language {slip.language!r} must be one of {LANGUAGES}")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -169,6 +169,18 @@ class MqttProbe:
                 got.append(self.messages.get(timeout=timeout))
             except queue.Empty:
                 return got
+
+    def take(self, count: int, timeout: float) -> list[tuple[str, bytes, bool]]:
+        """The next `count` messages; fails if they do not all come within `timeout`."""
+        deadline = time.monotonic() + timeout
+        got: list[tuple[str, bytes, bool]] = []
+        while len(got) < count:
+            remaining = deadline - time.monotonic()
+            try:
+                got.append(self.messages.get(timeout=max(remaining, 0.001)))
+            except queue.Empty:
+                raise AssertionError(f"got {len(got)} of {count} messages: {got}") from None
+        return got
 
     def subscribe(self, topic: str) -> list:
         self.client.subscribe(topic, qos=1)

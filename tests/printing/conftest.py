@@ -1,4 +1,4 @@
-"""Fixtures for the printing tests: a store file with `print_jobs`, a TCP printer."""
+"""Fixtures for the printing tests: the kiosk's store (with `print_jobs`), a TCP printer."""
 
 from __future__ import annotations
 
@@ -6,23 +6,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 from escpos_printer_server import PrinterServer
+from printing_helpers import close_opened_stores
 
-from kiosk.printing.queue import PrintQueue, create_print_jobs_table
+from kiosk.printing.queue import PrintQueue
+from kiosk.store import Store
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A store file holding `print_jobs` exactly as the store's migration creates it."""
+def db_path(tmp_path: Path) -> Iterator[Path]:
+    """A store file migrated by the kiosk's own store, so `print_jobs` is the real table."""
     path = tmp_path / "kiosk.db"
-    create_print_jobs_table(sqlite_utils.Database(path))
-    return path
+    Store(path).close()
+    yield path
+    close_opened_stores()
 
 
 @pytest.fixture
-def queue(db_path: Path) -> PrintQueue:
-    return PrintQueue(sqlite_utils.Database(db_path))
+def queue(db_path: Path) -> Iterator[PrintQueue]:
+    store = Store(db_path)
+    yield PrintQueue(store.db)
+    store.close()
 
 
 @pytest.fixture

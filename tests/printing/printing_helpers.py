@@ -9,16 +9,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
 from escpos_printer_server import PrinterServer
 
 from kiosk.printing.config import PrinterConfig
 from kiosk.printing.queue import PrintQueue
 from kiosk.printing.slip import Slip, make_ticket_id
 from kiosk.printing.worker import Backoff, Notification, PrinterWorker
+from kiosk.store import Store
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "printing"
+_opened_stores: list[Store] = []
 
 
 def warsaw_now() -> datetime:
@@ -92,11 +93,23 @@ def network_config(server: PrinterServer, **overrides: object) -> PrinterConfig:
     return PrinterConfig(**settings)  # type: ignore[arg-type]
 
 
+def open_queue_on(db_path: Path) -> PrintQueue:
+    """A queue on its own store connection, as the worker opens it on its thread."""
+    store = Store(db_path)
+    _opened_stores.append(store)
+    return PrintQueue(store.db)
+
+
+def close_opened_stores() -> None:
+    while _opened_stores:
+        _opened_stores.pop().close()
+
+
 def start_worker(
-    db_path: Path, printer: object, notifications: Notifications, **options: object
+    db_path: Path, printer: object, notifications: Callable[[Notification], None], **options: object
 ) -> PrinterWorker:
     worker = PrinterWorker(
-        lambda: PrintQueue(sqlite_utils.Database(db_path)),
+        lambda: open_queue_on(db_path),
         printer,  # type: ignore[arg-type]
         notifications,
         warsaw_now,

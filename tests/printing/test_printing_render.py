@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from escpos.capabilities import CAPABILITIES
+import qrcode
+import qrcode.constants
+from escpos.capabilities import CAPABILITIES, get_profile
 from PIL import ImageChops
 from printing_helpers import ARTIFACTS, make_slip
 
-from kiosk.printing.layout import paper_for, printed_length_mm, slip_layout
-from kiosk.printing.raster import slip_font
+from kiosk.printing.layout import QR_MASK_PATTERN, paper_for, printed_length_mm, slip_layout
+from kiosk.printing.raster import qr_image, slip_font
 from kiosk.printing.render import (
     UnknownProfileError,
     polish_code_page,
@@ -37,7 +39,8 @@ def cp852(text: str) -> bytes:
 def line(text: str, scale: int = 1, bold: bool = False) -> bytes:
     """GS ! size, ESC E bold, ESC a 1 (centre), the text in CP852, LF."""
     size = (scale - 1) << 4 | (scale - 1)
-    return GS + b"!" + bytes([size]) + ESC + b"E" + bytes([bold]) + ESC + b"a\x01" + cp852(text) + b"\n"
+    style = GS + b"!" + bytes([size]) + ESC + b"E" + bytes([bold]) + ESC + b"a\x01"
+    return style + cp852(text) + b"\n"
 
 
 def qr(payload: str, module: int) -> bytes:
@@ -127,7 +130,7 @@ def test_a_cp1250_only_profile_uses_windows_1250(monkeypatch: pytest.MonkeyPatch
 
 
 def test_without_a_polish_code_page_diacritic_lines_go_out_as_images() -> None:
-    assert polish_code_page(_profile("simple")) is None
+    assert polish_code_page(get_profile("simple")) is None
     data = slip_bytes(make_slip(branch_name="Oddział Łódź"), "simple", 58)
     images = re.findall(rb"\x1dv0\x00(..)(..)", data, re.DOTALL)
     widths = {int.from_bytes(w, "little") for w, _ in images}
@@ -176,7 +179,16 @@ def test_preview_png_is_saved_and_shows_the_slip(paper_mm: int, language: str) -
     assert inked is not None and inked[3] > image.height // 2  # ink reaches the lower half
 
 
-def _profile(name: str):  # type: ignore[no-untyped-def]
-    from escpos.capabilities import get_profile
-
-    return get_profile(name)
+def test_qr_image_matches_the_qrcode_librarys_own_drawing() -> None:
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=6,
+        border=0,
+        mask_pattern=QR_MASK_PATTERN,
+    )
+    code.add_data("lodz-1/2026-11-21/A017")
+    code.make(fit=True)
+    reference = code.make_image().get_image().convert("L")
+    drawn = qr_image("lodz-1/2026-11-21/A017", 6)
+    assert drawn.size == reference.size
+    assert ImageChops.difference(drawn, reference).getbbox() is None

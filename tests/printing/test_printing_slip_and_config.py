@@ -96,7 +96,9 @@ def test_every_problem_is_reported_with_its_dotted_key(caplog: pytest.LogCapture
         "printer.host",  # the network backend needs it
     }
     port = next(p for p in problems if p.key == "printer.port")
-    assert str(port) == "printer.port = 70000: expected a TCP port from 1 to 65535 (raw printing is usually 9100)"
+    assert str(port) == (
+        "printer.port = 70000: expected a TCP port from 1 to 65535 (raw printing is usually 9100)"
+    )
     assert len(caplog.records) == len(problems)
 
 
@@ -108,7 +110,7 @@ def test_every_problem_is_reported_with_its_dotted_key(caplog: pytest.LogCapture
         ({"backend": "usb", "usb_vendor": 0x04B8}, "printer.usb_product"),
         ({"backend": "usb", "usb_vendor": "04b8", "usb_product": 1}, "printer.usb_vendor"),
         ({"backend": "serial"}, "printer.serial_port"),
-        ({"backend": "serial", "serial_port": "/dev/ttyUSB0", "baudrate": 12345}, "printer.baudrate"),
+        ({"backend": "serial", "serial_port": "/dev/ttyS0", "baudrate": 12345}, "printer.baudrate"),
         ({"backend": "file", "path": ""}, "printer.path"),
         ({"backend": "preview"}, "printer.preview_dir"),
         ({"backend": "dummy", "paper_mm": True}, "printer.paper_mm"),

@@ -163,7 +163,8 @@ def test_printer_that_cannot_print_gets_no_slip_until_it_can(
         assert seen.wait_for(lambda items: state in states(items), 5)
         assert seen.wait_for(lambda items: len(outcomes(items, "failed")) >= 2, 5)
         assert printer_server.jobs == []
-        status = next(s for s in seen.snapshot() if isinstance(s, PrinterStatus) and s.state == state)
+        reported = [s for s in seen.snapshot() if isinstance(s, PrinterStatus)]
+        status = next(s for s in reported if s.state == state)
         assert words in status.detail
         for name in status_bytes:
             setattr(printer_server.status, name, 0x12)
@@ -273,7 +274,9 @@ def test_a_failing_notify_handler_does_not_stop_printing(
         raise RuntimeError("staff screen went away")
 
     worker = start_worker(
-        db_path, EscposSlipPrinter(network_config(printer_server)), broken  # type: ignore[arg-type]
+        db_path,
+        EscposSlipPrinter(network_config(printer_server)),
+        broken,
     )
     try:
         tickets = enqueue(queue, 2)

@@ -1,0 +1,660 @@
+"""The one owner of the branch's state.
+
+Everything that changes the branch (a code typed at the screen, a passage at the door, a
+command from central, a staff override, the clock) becomes a task on the owner's queue and
+runs on the owner's thread, one at a time. Adapters (the door link's reader, paho's loop,
+the printer worker, Kivy's main loop) run on their own threads and only ``post`` or
+``submit`` tasks. After each task, listeners are told the new ``BranchView``; the UI shows
+what it is told and never waits for the store, the door, the printer or the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from door_controller.effects import (
+    Alarm,
+    Called,
+    Counted,
+    Drift,
+    Effect,
+    NotEntered,
+    Placed,
+    SendAdmit,
+    SendMode,
+    StaffNotice,
+)
+from door_controller.events import (
+    AdjustCount,
+    AdmitNow,
+    AdmitParty,
+    BranchClosed,
+    BranchOpened,
+    Emergency,
+    FreeEntry,
+    HoldDoor,
+    Normal,
+    OccupancyEvent,
+    Pause,
+    RemoveWaiting,
+    Resume,
+    SetLimit,
+    Tick,
+    WalkIn,
+)
+from door_controller.occupancy import BranchState, TransitionRefused
+from kiosk import __version__
+from kiosk.admission import MachineAdmission, OccupancyHolder
+from kiosk.bookings import ParsedFeed
+from kiosk.checkin import CheckinResult, CheckinService, Placement
+from kiosk.config import ConfigProblem, KioskConfig
+from kiosk.events import admitted_event, alarm_event, checkin_event, override_event, passage_event
+from kiosk.messages import welcome_text
+from kiosk.printing.queue import PrintQueue, UnknownTicketError
+from kiosk.printing.slip import Slip, make_ticket_id
+from kiosk.settings import BranchSettings, describe_hours, parse_branch_settings
+from kiosk.standalone import make_guard
+from kiosk.store import CheckinRecord, ImportResult, Store
+from kiosk.timeutil import format_rfc3339
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CENTRAL_CONFIG_KEY = "branch.central_config"
+LAST_FEED_KEY = "sync.last_feed_at"
+LAST_PURGE_KEY = "store.last_purge_day"
+WALK_IN_PREFIX = "W"
+TICK_INTERVAL_S = 1.0
+_NO_ENTRY = (BranchState.PAUSED, BranchState.EMERGENCY)
+
+
+class DoorSide(Protocol):
+    """What the owner asks of the door: non-blocking commands to the device."""
+
+    def admit(self, count: int, window_ms: int) -> Any: ...
+
+    def set_mode(self, mode: Any) -> Any: ...
+
+
+class PrinterSide(Protocol):
+    def wake(self) -> None: ...
+
+
+class SyncSide(Protocol):
+    def wake(self) -> None: ...
+
+    def request_resync(self, day: date) -> None: ...
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket: str
+    party_size: int
+
+
+@dataclass(frozen=True)
+class BranchView:
+    """What the screens and the status message show; a value, safe to hand to any thread."""
+
+    branch_name: str
+    state: str
+    count: int
+    limit: int
+    waiting: tuple[WaitingTicket, ...]
+    hours_today: dict[str, str]
+    door: str  # "ok", "down", "fault" or "absent"
+    printer: str  # "ok", "paper_low", "paper_out", "offline", "error"
+    printer_detail: str
+    outbox: int
+    last_feed_at: str | None
+    called: tuple[str, ...]  # tickets called most recently, newest first
+    staff_items: tuple[str, ...]  # what the staff should look at, newest first
+    at: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Branch:
+    """Owns the store, the occupancy machine and the check-in service; runs one thread."""
+
+    def __init__(self, config: KioskConfig, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.config = config
+        self.store_path: Path = config.database_path
+        self._clock = clock or (lambda: datetime.now(self.settings.zone))
+        self._tasks: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[BranchView], None]] = []
+        self._last_view: BranchView | None = None
+        self._stopping = threading.Event()
+        self.door: DoorSide | None = None
+        self.printer: PrinterSide | None = None
+        self.sync: SyncSide | None = None
+        self.door_state = "absent" if not config.door.enabled else "down"
+        self.printer_state = ("ok", "")
+        self._called: list[str] = []
+        self._staff_items: list[str] = []
+        self.counters = {"tasks": 0, "task_errors": 0, "refused_transitions": 0}
+        # The store and everything on it belong to the owner's thread once it starts.
+        self.store = Store(self.store_path)
+        self.settings = self._initial_settings()
+        self.occupancy = OccupancyHolder.from_store(
+            self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
+        )
+        self.admission = MachineAdmission(self.occupancy, carry_out=self._carry_out)
+        self.checkins = CheckinService(
+            self.store,
+            lambda: self.settings,
+            self.admission,
+            guard=make_guard(config),
+            entry_paused=lambda: self.occupancy.machine.state in _NO_ENTRY,
+            on_accepted=self._queue_slip,
+        )
+        self.print_queue = PrintQueue(self.store.db)
+        self._open_now: bool | None = None
+
+    # --- threads -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the branch is already running")
+        self._thread = threading.Thread(target=self._run, name="branch-owner", daemon=True)
+        self._thread.start()
+        self.post(self._on_start)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._tasks.put(None)
+        self._thread.join(timeout_s)
+        self._thread = None
+        self.store.close()
+
+    def post(self, task: Callable[[], None]) -> None:
+        """Run ``task`` on the owner's thread; safe from any thread, never blocks."""
+        self._tasks.put(task)
+
+    def submit(self, task: Callable[[], T]) -> Future[T]:
+        """Run ``task`` on the owner's thread and get its result as a Future."""
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(task())
+            except BaseException as exc:  # handed to the caller, not lost
+                future.set_exception(exc)
+
+        self.post(run)
+        return future
+
+    def add_listener(self, listener: Callable[[BranchView], None]) -> None:
+        self._listeners.append(listener)
+
+    def _run(self) -> None:
+        next_tick = 0.0
+        import time
+
+        while not self._stopping.is_set():
+            timeout = max(0.0, next_tick - time.monotonic())
+            try:
+                task = self._tasks.get(timeout=timeout)
+            except queue.Empty:
+                task = self._tick
+                next_tick = time.monotonic() + TICK_INTERVAL_S
+            if task is None:
+                break
+            self.counters["tasks"] += 1
+            try:
+                task()
+            except Exception:
+                self.counters["task_errors"] += 1
+                log.exception("a task on the branch's owner thread failed; the branch goes on")
+            self._publish_view()
+
+    # --- the customer's path -------------------------------------------------------------
+
+    def check_in(self, code: str, language: str = "pl") -> Future[CheckinResult]:
+        """From the screen or the scanner: the answer arrives as a Future, never blocking."""
+        return self.submit(lambda: self._check_in(code, language))
+
+    def _check_in(self, code: str, language: str) -> CheckinResult:
+        result = self.checkins.check_in(code, self._clock(), language)
+        self._after_outbox_write()
+        return result
+
+    def _queue_slip(self, store: Store, result: CheckinResult) -> None:
+        """Inside the check-in's transaction: the slip is queued with the check-in itself."""
+        if result.ticket is None or result.placement is None:
+            return
+        booking = result.booking
+        now = self.settings.local(self._clock())
+        language: Literal["pl", "en"] = "en" if result.language == "en" else "pl"
+        slip = Slip(
+            branch_name=self.settings.name,
+            ticket=result.ticket,
+            service_name={"pl": booking.service_name_pl, "en": booking.service_name_en}
+            if booking
+            else {"pl": "Bez rezerwacji", "en": "Walk-in"},
+            language=language,
+            booking_starts_at=self.settings.local(booking.starts_at) if booking else None,
+            instruction="enter" if result.placement.outcome == "admitted" else "wait",
+            position_in_line=result.placement.position,
+            printed_at=now,
+            ticket_id=make_ticket_id(self.config.branch_id, now, result.ticket),
+        )
+        PrintQueue(store.db).enqueue(slip, "checkin" if booking else "walk_in", now)
+
+    # --- occupancy -----------------------------------------------------------------------
+
+    def occupancy_event(
+        self,
+        event: OccupancyEvent,
+        now: datetime,
+        *,
+        audit: tuple[str, str, dict[str, Any], str] | None = None,
+    ) -> ActionResult:
+        """Apply one event to the machine: snapshot, outbox and audit in one transaction."""
+        machine = self.occupancy.machine.copy()
+        try:
+            effects = machine.handle(event, now)
+        except TransitionRefused as refused:
+            self.counters["refused_transitions"] += 1
+            log.info("refused: %s", refused)
+            if audit is not None:
+                self._audit(now, audit, result=f"refused: {refused.reason}")
+            return ActionResult(False, f"{refused.reason} (state {refused.state.value})")
+        local = self.settings.local(now)
+        with self.store.transaction():
+            self.store.save_occupancy(machine.snapshot(), now)
+            for effect in effects:
+                for payload in self._events_for(effect, local):
+                    self.store.enqueue_event(payload)
+            if audit is not None:
+                actor, action, args, source = audit
+                self._audit(now, audit, result="ok")
+                self.store.enqueue_event(
+                    override_event(local, action=action, args=args, by=actor, source=source)
+                )
+        self.occupancy.machine = machine
+        self._carry_out(effects)
+        self._after_outbox_write()
+        return ActionResult(True)
+
+    def _events_for(self, effect: Effect, local: datetime) -> list[dict[str, Any]]:
+        if isinstance(effect, Counted):
+            return [
+                passage_event(local, direction=effect.direction, count_after=effect.count_after)
+            ]
+        if isinstance(effect, Alarm):
+            return [alarm_event(local, kind=effect.kind.value, detail=effect.detail)]
+        if isinstance(effect, SendAdmit) and effect.called and effect.ticket:
+            return [admitted_event(local, ticket=effect.ticket, party_size=effect.party_size)]
+        if isinstance(effect, Called):
+            return [admitted_event(local, ticket=effect.ticket, party_size=effect.party_size)]
+        return []
+
+    def _carry_out(self, effects: list[Effect]) -> None:
+        """After the commit: door commands, calls on the screen, items for the staff."""
+        for effect in effects:
+            if isinstance(effect, SendAdmit):
+                if self.door is not None:
+                    self.door.admit(effect.party_size, effect.window_ms)
+                if effect.called and effect.ticket:
+                    self._call(effect.ticket)
+            elif isinstance(effect, SendMode):
+                if self.door is not None:
+                    self.door.set_mode(effect.mode)
+            elif isinstance(effect, Called):
+                self._call(effect.ticket)
+            elif isinstance(effect, NotEntered):
+                who = effect.ticket or "bez biletu / no ticket"
+                self._staff_item(f"{who}: nie wszedł / did not enter ({effect.reason})")
+            elif isinstance(effect, Drift | StaffNotice):
+                self._staff_item(effect.detail)
+
+    def _call(self, ticket: str) -> None:
+        self._called = [ticket, *[t for t in self._called if t != ticket]][:5]
+
+    def _staff_item(self, text: str) -> None:
+        self._staff_items = [text, *self._staff_items][:20]
+
+    # --- staff and central commands ------------------------------------------------------
+
+    def execute(
+        self, action: str, args: dict[str, Any], by: str, source: str, now: datetime
+    ) -> tuple[bool, str | None]:
+        """A staff override or a central command; audited and sent to central either way."""
+        result = self._execute(action, args, by, source, now)
+        return result.ok, result.error
+
+    def staff_action(self, action: str, args: dict[str, Any], by: str) -> Future[ActionResult]:
+        """From the staff screen: runs on the owner's thread, answers through a Future."""
+        return self.submit(lambda: self._execute(action, args, by, "kiosk", self._clock()))
+
+    def _execute(
+        self, action: str, args: dict[str, Any], by: str, source: str, now: datetime
+    ) -> ActionResult:
+        audit = (by, action, args, source)
+        try:
+            event = self._event_for_action(action, args, by)
+        except ValueError as exc:
+            self._audit(now, audit, result=f"refused: {exc}")
+            return ActionResult(False, str(exc))
+        if event is not None:
+            return self.occupancy_event(event, now, audit=audit)
+        if action == "walk_in":
+            return self._walk_in(args, by, source, now)
+        if action == "reprint":
+            return self._reprint(args, by, source, now)
+        if action == "resync":
+            if self.sync is not None:
+                self.sync.request_resync(self.settings.local(now).date())
+            self._record_override(now, audit)
+            return ActionResult(True)
+        self._audit(now, audit, result="refused: unknown action")
+        return ActionResult(False, f"unknown action {action!r}")
+
+    def _event_for_action(
+        self, action: str, args: dict[str, Any], by: str
+    ) -> OccupancyEvent | None:
+        simple: dict[str, Callable[[str], OccupancyEvent]] = {
+            "pause": Pause,
+            "resume": Resume,
+            "free_entry": FreeEntry,
+            "emergency": Emergency,
+            "normal": Normal,
+            "hold": HoldDoor,
+        }
+        if action in simple:
+            _no_args(action, args)
+            return simple[action](by)
+        if action == "set_limit":
+            return SetLimit(limit=_int_arg(args, "limit", 1, 1000), by=by)
+        if action == "adjust_count":
+            if set(args) == {"delta"}:
+                return AdjustCount(by=by, delta=_int_arg(args, "delta", -1000, 1000))
+            if set(args) == {"count"}:
+                return AdjustCount(by=by, count=_int_arg(args, "count", 0, 10_000))
+            raise ValueError("adjust_count takes either {delta} or {count}")
+        if action == "admit":
+            if set(args) == {"ticket"} and isinstance(args["ticket"], str):
+                return AdmitNow(ticket=args["ticket"], by=by)
+            if set(args) == {"party_size"}:
+                return AdmitParty(party_size=_int_arg(args, "party_size", 1, 10), by=by)
+            raise ValueError("admit takes either {ticket} or {party_size}")
+        if action == "remove_waiting":
+            if set(args) == {"ticket"} and isinstance(args["ticket"], str):
+                return RemoveWaiting(ticket=args["ticket"], by=by)
+            raise ValueError("remove_waiting takes {ticket}")
+        return None
+
+    def _walk_in(self, args: dict[str, Any], by: str, source: str, now: datetime) -> ActionResult:
+        """A customer without a booking: a ticket, a place in line and a slip."""
+        if not self.settings.walk_ins:
+            return ActionResult(False, "walk-ins are off for this branch (walk_ins = false)")
+        try:
+            party_size = _int_arg(args, "party_size", 1, 10) if args else 1
+        except ValueError as exc:
+            return ActionResult(False, str(exc))
+        local = self.settings.local(now)
+        machine = self.occupancy.machine.copy()
+        try:
+            with self.store.transaction():
+                number = self.store.take_ticket_number(WALK_IN_PREFIX, local.date())
+                ticket = f"{WALK_IN_PREFIX}{number:03d}"
+                effects = machine.handle(WalkIn(ticket=ticket, party_size=party_size, by=by), now)
+                placed = next(e for e in effects if isinstance(e, Placed))
+                event = checkin_event(
+                    local,
+                    booking_id=None,
+                    ticket=ticket,
+                    party_size=party_size,
+                    outcome=placed.outcome,
+                )
+                self.store.insert_checkin(
+                    CheckinRecord(
+                        booking_id=None,
+                        ticket=ticket,
+                        service_date=local.date().isoformat(),
+                        party_size=party_size,
+                        outcome=placed.outcome,
+                        language="pl",
+                        checked_in_at=local,
+                        event_id=event["event_id"],
+                    )
+                )
+                self.store.enqueue_event(event)
+                self.store.save_occupancy(machine.snapshot(), now)
+                for effect in effects:
+                    for payload in self._events_for(effect, local):
+                        self.store.enqueue_event(payload)
+                result = CheckinResult(
+                    event=event,
+                    text=welcome_text(ticket, placed.outcome, placed.position),
+                    ticket=ticket,
+                    placement=Placement(placed.outcome, placed.position),
+                )
+                self._queue_slip(self.store, result)
+                self._record_override(now, (by, "walk_in", {"party_size": party_size}, source))
+        except TransitionRefused as refused:
+            self._audit(now, (by, "walk_in", args, source), result=f"refused: {refused.reason}")
+            return ActionResult(False, f"{refused.reason} (state {refused.state.value})")
+        self.occupancy.machine = machine
+        self._carry_out(effects)
+        self._after_outbox_write()
+        return ActionResult(True, detail={"ticket": ticket, "outcome": placed.outcome})
+
+    def _reprint(self, args: dict[str, Any], by: str, source: str, now: datetime) -> ActionResult:
+        ticket = args.get("ticket")
+        if not isinstance(ticket, str):
+            return ActionResult(False, "reprint takes {ticket}")
+        try:
+            with self.store.transaction():
+                self.print_queue.reprint(ticket, self.settings.local(now))
+                self._record_override(now, (by, "reprint", {"ticket": ticket}, source))
+        except UnknownTicketError:
+            return ActionResult(False, f"no slip was printed for ticket {ticket} today")
+        if self.printer is not None:
+            self.printer.wake()
+        self._after_outbox_write()
+        return ActionResult(True)
+
+    def _record_override(self, now: datetime, audit: tuple[str, str, dict[str, Any], str]) -> None:
+        actor, action, args, source = audit
+        with self.store.transaction():
+            self._audit(now, audit, result="ok")
+            self.store.enqueue_event(
+                override_event(
+                    self.settings.local(now), action=action, args=args, by=actor, source=source
+                )
+            )
+        self._after_outbox_write()
+
+    def _audit(
+        self, now: datetime, audit: tuple[str, str, dict[str, Any], str], *, result: str
+    ) -> None:
+        actor, action, args, source = audit
+        self.store.audit(
+            at=self.settings.local(now),
+            actor=actor,
+            action=action,
+            args=args,
+            source=source,
+            result=result,
+        )
+
+    # --- central ---------------------------------------------------------------------------
+
+    def apply_feed(self, feed: ParsedFeed, now: datetime) -> ImportResult:
+        result = self.store.upsert_bookings(feed.bookings, now)
+        self.store.set_value(LAST_FEED_KEY, format_rfc3339(self.settings.local(now)))
+        for error in feed.errors:
+            log.warning("booking feed: dropped %s", error)
+        return result
+
+    def apply_central_config(self, raw: dict[str, Any], now: datetime) -> list[ConfigProblem]:
+        """Central's settings replace the file's; an older or equal version changes nothing."""
+        settings, problems = parse_branch_settings(raw, prefix="config")
+        if settings is None:
+            return problems
+        if settings.version <= self.settings.version and self._has_central_config():
+            return []
+        self.store.set_value(CENTRAL_CONFIG_KEY, raw)
+        old_limit = self.settings.limit
+        self.settings = settings
+        if settings.limit != old_limit:
+            self.occupancy_event(SetLimit(limit=settings.limit, by="central"), now)
+        return []
+
+    def _has_central_config(self) -> bool:
+        return self.store.get_value(CENTRAL_CONFIG_KEY) is not None
+
+    def _initial_settings(self) -> BranchSettings:
+        stored = self.store.get_value(CENTRAL_CONFIG_KEY)
+        if stored is not None:
+            settings, problems = parse_branch_settings(stored, prefix="config")
+            if settings is not None:
+                return settings
+            log.error(
+                "stored central config is unusable (%s); using the file's settings",
+                "; ".join(map(str, problems)),
+            )
+        return self.config.branch
+
+    # --- views ---------------------------------------------------------------------------
+
+    def view(self) -> BranchView:
+        machine = self.occupancy.machine
+        now = self.settings.local(self._clock())
+        today = now.date()
+        return BranchView(
+            branch_name=self.settings.name,
+            state=machine.state.value,
+            count=machine.count,
+            limit=machine.limit,
+            waiting=tuple(WaitingTicket(w.ticket, w.party_size) for w in machine.waiting),
+            hours_today={lang: describe_hours(self.settings, today, lang) for lang in ("pl", "en")},
+            door=self.door_state,
+            printer=self.printer_state[0],
+            printer_detail=self.printer_state[1],
+            outbox=self.store.outbox_size(),
+            last_feed_at=self.store.get_value(LAST_FEED_KEY),
+            called=tuple(self._called),
+            staff_items=tuple(self._staff_items),
+            at=format_rfc3339(now),
+        )
+
+    def occupancy_payload(self, now: datetime) -> dict[str, Any]:
+        machine = self.occupancy.machine
+        return {
+            "count": machine.count,
+            "limit": machine.limit,
+            "waiting": sum(w.party_size for w in machine.waiting),
+            "state": machine.state.value,
+            "at": format_rfc3339(self.settings.local(now)),
+        }
+
+    def status_facts(self) -> dict[str, Any]:
+        door = {"absent": "ok", "ok": "ok", "down": "down"}.get(self.door_state, "fault")
+        return {
+            "version": __version__,
+            "door": door,
+            "printer": self.printer_state[0],
+            "outbox": self.store.outbox_size(),
+            "last_feed_at": self.store.get_value(LAST_FEED_KEY),
+        }
+
+    def _publish_view(self) -> None:
+        if not self._listeners:
+            return
+        view = self.view()
+        if self._last_view is not None and replace(view, at="") == replace(self._last_view, at=""):
+            return
+        self._last_view = view
+        for listener in list(self._listeners):
+            try:
+                listener(view)
+            except Exception:
+                log.exception("a branch listener failed; the others are still told")
+
+    # --- adapters' reports ---------------------------------------------------------------
+
+    def set_printer_state(self, state: str, detail: str) -> None:
+        """On the owner's thread: the printer worker's report; a problem is an alarm."""
+        previous = self.printer_state[0]
+        self.printer_state = (state, detail)
+        if state != previous and state not in ("ok", "paper_low"):
+            local = self.settings.local(self._clock())
+            with self.store.transaction():
+                self.store.enqueue_event(
+                    alarm_event(local, kind="printer", detail=f"{state}: {detail}")
+                )
+            self._staff_item(f"drukarka / printer: {state} ({detail})")
+            self._after_outbox_write()
+
+    def _after_outbox_write(self) -> None:
+        if self.sync is not None:
+            self.sync.wake()
+
+    # --- the clock -----------------------------------------------------------------------
+
+    def _on_start(self) -> None:
+        now = self._clock()
+        self._purge_if_due(now)
+        self._follow_opening_hours(now)
+
+    def _tick(self) -> None:
+        now = self._clock()
+        if self.occupancy.machine.allows(Tick):
+            machine = self.occupancy.machine.copy()
+            effects = machine.handle(Tick(), now)
+            if effects or machine.snapshot() != self.occupancy.machine.snapshot():
+                self.occupancy_event(Tick(), now)
+        self._follow_opening_hours(now)
+        self._purge_if_due(now)
+
+    def _follow_opening_hours(self, now: datetime) -> None:
+        open_now = self.settings.is_open(now)
+        if open_now == self._open_now:
+            return
+        self._open_now = open_now
+        event: OccupancyEvent = BranchOpened() if open_now else BranchClosed()
+        if self.occupancy.machine.allows(type(event)):
+            self.occupancy_event(event, now)
+
+    def _purge_if_due(self, now: datetime) -> None:
+        today = self.settings.local(now).date().isoformat()
+        if self.store.get_value(LAST_PURGE_KEY) == today:
+            return
+        removed = self.store.purge(now, self.config.purge_after_days)
+        self.store.set_value(LAST_PURGE_KEY, today)
+        log.info(
+            "purged personal data older than %d day(s): %s", self.config.purge_after_days, removed
+        )
+
+
+def _no_args(action: str, args: dict[str, Any]) -> None:
+    if args:
+        raise ValueError(f"{action} takes no arguments, got {sorted(args)}")
+
+
+def _int_arg(args: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = args.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return value
