@@ -55,8 +55,8 @@ def door_sim_main(argv: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         return _usage_error(f"cannot read scenario file {args.scenario}: {exc}")
     except ScenarioError as exc:
-        return _usage_error(f"bad scenario file {args.scenario}: {exc}. "
-                            'Each line must look like {"t_ms": 1200, "beam": "A", "blocked": true}.')
+        return _usage_error(f"bad scenario file {args.scenario}: {exc}. Each line must look "
+                            'like {"t_ms": 1200, "beam": "A", "blocked": true}.')
     expect = result.pop("expect")
     if args.json:
         print(json.dumps({"in": result["in"], "out": result["out"], "events": result["events"]},

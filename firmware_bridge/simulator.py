@@ -13,6 +13,7 @@ socket (JSON lines), which the methods here wrap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -85,10 +86,8 @@ class SimulatedBoard:
         self.unplug()
         if self._firmware is not None:
             if self._firmware.poll() is None:
-                try:
+                with contextlib.suppress(OSError, SimulatorError):
                     self.command({"quit": True})
-                except (OSError, SimulatorError):
-                    pass
             _end_process(self._firmware)
             self._firmware = None
         self._close_control()
@@ -201,10 +200,8 @@ class SimulatedBoard:
 
     def _close_control(self) -> None:
         if self._control_file is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._control_file.close()
-            except OSError:
-                pass
         if self._control is not None:
             self._control.close()
         self._control = None

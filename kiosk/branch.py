@@ -20,24 +20,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from door_controller.central_events import events_for_effects
+from door_controller.controller import DoorController
 from door_controller.effects import (
-    Alarm,
     Called,
-    Counted,
     Drift,
     Effect,
     NotEntered,
     Placed,
     SendAdmit,
-    SendMode,
     StaffNotice,
 )
 from door_controller.events import (
     AdjustCount,
     AdmitNow,
     AdmitParty,
-    BranchClosed,
-    BranchOpened,
     Emergency,
     FreeEntry,
     HoldDoor,
@@ -47,16 +44,16 @@ from door_controller.events import (
     RemoveWaiting,
     Resume,
     SetLimit,
-    Tick,
     WalkIn,
 )
 from door_controller.occupancy import BranchState, TransitionRefused
+from firmware_bridge.notices import DeviceStatus, LinkDown, LinkNotice, LinkUp
 from kiosk import __version__
 from kiosk.admission import MachineAdmission, OccupancyHolder
 from kiosk.bookings import ParsedFeed
 from kiosk.checkin import CheckinResult, CheckinService, Placement
 from kiosk.config import ConfigProblem, KioskConfig
-from kiosk.events import admitted_event, alarm_event, checkin_event, override_event, passage_event
+from kiosk.events import alarm_event, checkin_event, override_event
 from kiosk.messages import welcome_text
 from kiosk.printing.queue import PrintQueue, UnknownTicketError
 from kiosk.printing.slip import Slip, make_ticket_id
@@ -153,7 +150,12 @@ class Branch:
         self.occupancy = OccupancyHolder.from_store(
             self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
         )
-        self.admission = MachineAdmission(self.occupancy, carry_out=self._carry_out)
+        self.door_controller = DoorController(
+            self.occupancy, self.store, link=None, clock=self._local_now,
+            listener=self._on_effects,
+        )
+        self.admission = MachineAdmission(self.occupancy,
+                                          carry_out=self.door_controller.carry_out)
         self.checkins = CheckinService(
             self.store,
             lambda: self.settings,
@@ -163,7 +165,6 @@ class Branch:
             on_accepted=self._queue_slip,
         )
         self.print_queue = PrintQueue(self.store.db)
-        self._open_now: bool | None = None
 
     # --- threads -------------------------------------------------------------------------
 
@@ -259,73 +260,33 @@ class Branch:
         )
         PrintQueue(store.db).enqueue(slip, "checkin" if booking else "walk_in", now)
 
-    # --- occupancy -----------------------------------------------------------------------
+    # --- occupancy ---------------------------------------------------------------------
 
-    def occupancy_event(
-        self,
-        event: OccupancyEvent,
-        now: datetime,
-        *,
-        audit: tuple[str, str, dict[str, Any], str] | None = None,
-    ) -> ActionResult:
-        """Apply one event to the machine: snapshot, outbox and audit in one transaction."""
-        machine = self.occupancy.machine.copy()
-        try:
-            effects = machine.handle(event, now)
-        except TransitionRefused as refused:
-            self.counters["refused_transitions"] += 1
-            log.info("refused: %s", refused)
-            if audit is not None:
-                self._audit(now, audit, result=f"refused: {refused.reason}")
-            return ActionResult(False, f"{refused.reason} (state {refused.state.value})")
-        local = self.settings.local(now)
-        with self.store.transaction():
-            self.store.save_occupancy(machine.snapshot(), now)
-            for effect in effects:
-                for payload in self._events_for(effect, local):
-                    self.store.enqueue_event(payload)
-            if audit is not None:
-                actor, action, args, source = audit
-                self._audit(now, audit, result="ok")
-                self.store.enqueue_event(
-                    override_event(local, action=action, args=args, by=actor, source=source)
-                )
-        self.occupancy.machine = machine
-        self._carry_out(effects)
-        self._after_outbox_write()
-        return ActionResult(True)
+    def _local_now(self) -> datetime:
+        return self.settings.local(self._clock())
 
-    def _events_for(self, effect: Effect, local: datetime) -> list[dict[str, Any]]:
-        if isinstance(effect, Counted):
-            return [
-                passage_event(local, direction=effect.direction, count_after=effect.count_after)
-            ]
-        if isinstance(effect, Alarm):
-            return [alarm_event(local, kind=effect.kind.value, detail=effect.detail)]
-        if isinstance(effect, SendAdmit) and effect.called and effect.ticket:
-            return [admitted_event(local, ticket=effect.ticket, party_size=effect.party_size)]
-        if isinstance(effect, Called):
-            return [admitted_event(local, ticket=effect.ticket, party_size=effect.party_size)]
-        return []
-
-    def _carry_out(self, effects: list[Effect]) -> None:
-        """After the commit: door commands, calls on the screen, items for the staff."""
+    def _on_effects(self, effects: list[Effect]) -> None:
+        """The door controller's listener: calls on the screen, items for the staff."""
         for effect in effects:
-            if isinstance(effect, SendAdmit):
-                if self.door is not None:
-                    self.door.admit(effect.party_size, effect.window_ms)
-                if effect.called and effect.ticket:
+            if isinstance(effect, Called) or (isinstance(effect, SendAdmit) and effect.called):
+                if effect.ticket:
                     self._call(effect.ticket)
-            elif isinstance(effect, SendMode):
-                if self.door is not None:
-                    self.door.set_mode(effect.mode)
-            elif isinstance(effect, Called):
-                self._call(effect.ticket)
             elif isinstance(effect, NotEntered):
                 who = effect.ticket or "bez biletu / no ticket"
                 self._staff_item(f"{who}: nie wszedł / did not enter ({effect.reason})")
             elif isinstance(effect, Drift | StaffNotice):
                 self._staff_item(effect.detail)
+        self._after_outbox_write()
+
+    def handle_door_notice(self, notice: LinkNotice) -> None:
+        """On the owner's thread: a notice from the door link's reader thread."""
+        if isinstance(notice, LinkUp):
+            self.door_state = "ok"
+        elif isinstance(notice, LinkDown):
+            self.door_state = "down"
+        elif isinstance(notice, DeviceStatus):
+            self.door_state = "fault" if notice.faults else "ok"
+        self.door_controller.handle_notice(notice)
 
     def _call(self, ticket: str) -> None:
         self._called = [ticket, *[t for t in self._called if t != ticket]][:5]
@@ -356,7 +317,11 @@ class Branch:
             self._audit(now, audit, result=f"refused: {exc}")
             return ActionResult(False, str(exc))
         if event is not None:
-            return self.occupancy_event(event, now, audit=audit)
+            try:
+                self.door_controller.staff_action(event, source=source)
+            except TransitionRefused as refused:
+                return ActionResult(False, f"{refused.reason} (state {refused.state.value})")
+            return ActionResult(True)
         if action == "walk_in":
             return self._walk_in(args, by, source, now)
         if action == "reprint":
@@ -440,9 +405,8 @@ class Branch:
                 )
                 self.store.enqueue_event(event)
                 self.store.save_occupancy(machine.snapshot(), now)
-                for effect in effects:
-                    for payload in self._events_for(effect, local):
-                        self.store.enqueue_event(payload)
+                for payload in events_for_effects(effects, local):
+                    self.store.enqueue_event(payload)
                 result = CheckinResult(
                     event=event,
                     text=welcome_text(ticket, placed.outcome, placed.position),
@@ -455,7 +419,7 @@ class Branch:
             self._audit(now, (by, "walk_in", args, source), result=f"refused: {refused.reason}")
             return ActionResult(False, f"{refused.reason} (state {refused.state.value})")
         self.occupancy.machine = machine
-        self._carry_out(effects)
+        self.door_controller.carry_out(effects)
         self._after_outbox_write()
         return ActionResult(True, detail={"ticket": ticket, "outcome": placed.outcome})
 
@@ -518,7 +482,7 @@ class Branch:
         old_limit = self.settings.limit
         self.settings = settings
         if settings.limit != old_limit:
-            self.occupancy_event(SetLimit(limit=settings.limit, by="central"), now)
+            self.door_controller.apply(SetLimit(limit=settings.limit, by="central"))
         return []
 
     def _has_central_config(self) -> bool:
@@ -616,26 +580,12 @@ class Branch:
     def _on_start(self) -> None:
         now = self._clock()
         self._purge_if_due(now)
-        self._follow_opening_hours(now)
+        self.door_controller.tick(is_open=self.settings.is_open(now))
 
     def _tick(self) -> None:
         now = self._clock()
-        if self.occupancy.machine.allows(Tick):
-            machine = self.occupancy.machine.copy()
-            effects = machine.handle(Tick(), now)
-            if effects or machine.snapshot() != self.occupancy.machine.snapshot():
-                self.occupancy_event(Tick(), now)
-        self._follow_opening_hours(now)
+        self.door_controller.tick(is_open=self.settings.is_open(now))
         self._purge_if_due(now)
-
-    def _follow_opening_hours(self, now: datetime) -> None:
-        open_now = self.settings.is_open(now)
-        if open_now == self._open_now:
-            return
-        self._open_now = open_now
-        event: OccupancyEvent = BranchOpened() if open_now else BranchClosed()
-        if self.occupancy.machine.allows(type(event)):
-            self.occupancy_event(event, now)
 
     def _purge_if_due(self, now: datetime) -> None:
         today = self.settings.local(now).date().isoformat()

@@ -31,7 +31,7 @@ def run_headless(config: KioskConfig, lines: IO[str], out: IO[str]) -> int:
             try:
                 result = future.result(timeout=ANSWER_TIMEOUT_S)
             except FutureTimeout:
-                log.error("no answer for a code within %.0f s; the branch is stuck", ANSWER_TIMEOUT_S)
+                log.error("no answer for a code within %.0f s", ANSWER_TIMEOUT_S)
                 out.write(json.dumps({"error": "timeout"}) + "\n")
                 out.flush()
                 continue

@@ -9,7 +9,7 @@ except ImportError:
 
 
 try:
-    from time import ticks_add, ticks_diff, ticks_ms
+    from time import ticks_add, ticks_diff, ticks_ms  # type: ignore[attr-defined]
 except ImportError:
     import time as _time
 

@@ -51,7 +51,7 @@ class BeamCounter:
 
     def advance(self, t_ms):
         """Apply every change that has held for the debounce time by `t_ms`."""
-        passages = []
+        passages = []  # type: list
         while True:
             i = self._next_mature(t_ms)
             if i < 0:

@@ -53,10 +53,10 @@ def parse_line(text, lineno):
 def run_scenario(lines, debounce_ms=DEBOUNCE_MS):
     """Run the lines of a scenario file; return {'in', 'out', 'events', 'expect'}."""
     counter = None
-    events = []
+    events = []  # type: list
     expect = None
     last_t = None
-    result = {"in": 0, "out": 0}
+    result = {"in": 0, "out": 0}  # type: dict
     lineno = 0
     for text in lines:
         lineno += 1

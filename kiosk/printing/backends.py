@@ -139,12 +139,21 @@ class PreviewSlipPrinter:
         return PrinterStatus("ok", f"previews go to {self.folder}")
 
     def print_slip(self, slip: Slip) -> PrinterStatus:
-        name = f"{slip.printed_at:%Y%m%d-%H%M%S}-{slip.ticket}.png"
+        path = self._free_path(f"{slip.printed_at:%Y%m%d-%H%M%S}-{slip.ticket}")
         try:
-            self.printed.append(write_preview_png(slip, self.paper_mm, self.folder / name))
+            self.printed.append(write_preview_png(slip, self.paper_mm, path))
         except OSError as exc:
-            raise PrinterUnavailableError(f"cannot write preview {name}: {exc}") from exc
+            raise PrinterUnavailableError(f"cannot write preview {path.name}: {exc}") from exc
         return self.status()
+
+    def _free_path(self, stem: str) -> Path:
+        """A reprint has the same stem as the original; it gets its own file."""
+        path = self.folder / f"{stem}.png"
+        copy = 2
+        while path.exists():
+            path = self.folder / f"{stem}-{copy}.png"
+            copy += 1
+        return path
 
     def close(self) -> None:
         pass

@@ -106,7 +106,9 @@ class PrinterWorker:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        queue = self._open_queue()
+        queue = self._open_queue_until_stopped()
+        if queue is None:
+            return
         idle_since_status = self._status_interval_s  # check the printer at start
         try:
             while not self._stop.is_set():
@@ -126,6 +128,18 @@ class PrinterWorker:
         finally:
             self._disconnect()
 
+    def _open_queue_until_stopped(self) -> PrintQueue | None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                return self._open_queue()
+            except Exception as exc:
+                failures += 1
+                logger.exception("opening the print queue failed; trying again")
+                self._report(PrinterStatus("error", f"print queue unavailable: {exc!r}"))
+                self._stop.wait(self._backoff.delay_s(failures))
+        return None
+
     def _next_job(self, queue: PrintQueue) -> PrintJob | None:
         try:
             return queue.next_queued()
@@ -139,9 +153,13 @@ class PrinterWorker:
         except Exception as exc:
             # A bug or a store failure must not end the thread; the job stays queued.
             logger.exception("printing ticket %s (job %d) failed unexpectedly", job.ticket, job.id)
-            self._disconnect()
-            self._failures += 1
-            self._report(PrinterStatus("error", f"printing failed unexpectedly: {exc!r}"))
+            error = f"printing failed unexpectedly: {exc!r}"
+            self._report(PrinterStatus("error", error))
+            try:
+                self._fail(queue, job, error)
+            except Exception:
+                logger.exception("recording the failure of job %d failed too", job.id)
+                self._failures += 1
             return False
 
     def _attempt(self, queue: PrintQueue, job: PrintJob) -> bool:
@@ -187,6 +205,9 @@ class PrinterWorker:
             self._report(self._printer.status())
         except PrinterUnavailableError as exc:
             self._report(PrinterStatus("offline", str(exc)))
+        except Exception as exc:
+            logger.exception("reading the printer's status failed unexpectedly")
+            self._report(PrinterStatus("error", f"status check failed unexpectedly: {exc!r}"))
         finally:
             self._disconnect()
 

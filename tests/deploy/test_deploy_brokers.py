@@ -80,6 +80,37 @@ def test_events_published_while_central_is_down_all_arrive_after_it_returns(
     ingest.close()
 
 
+@pytest.mark.slow
+def test_queue_for_central_survives_a_restart_of_the_branch_broker(
+    central: Central, branch: Branch
+) -> None:
+    """Queued messages are kept on disk: a Pi rebooted during an outage still sends them."""
+    ingest = central_ingest(central)
+    wait_until(lambda: bridge_state(branch) == 0, 15, "the bridge to come up")
+    ingest.close()
+    central.broker.stop()
+    wait_until(lambda: bridge_state(branch) == 1, 15, "the bridge to notice central is down")
+    kiosk = connect_probe(branch.local_port, "kiosk-1")
+    sent = [event(n) for n in range(50)]
+    for payload in sent:
+        assert accepted(kiosk.publish(KRK_EVENTS, payload))
+    kiosk.close()
+
+    branch.broker.stop()  # SIGTERM, as at shutdown: mosquitto writes its queue out
+    branch.broker.start()
+    central.broker.start()
+    ingest = central_ingest(central)
+    got: list[str] = []
+
+    def all_arrived() -> bool:
+        got.extend(m[1].decode() for m in ingest.received(0.2))
+        return len(set(got)) >= len(sent)
+
+    wait_until(all_arrived, 60, "the queued events at central")
+    assert set(got) == set(sent)
+    ingest.close()
+
+
 def test_central_to_branch_topics_come_in_and_config_stays_retained(
     central: Central, branch: Branch
 ) -> None:

@@ -136,7 +136,6 @@ def test_device_reboot_mid_stream(board: SimulatedBoard) -> None:
         # the fresh boot sees both beams blocked, then cleared A before B: one IN
         assert [e.kind for e in after] == [EventKind.PASS_IN, EventKind.PASS_IN,
                                            EventKind.PASS_OUT]
-        assert [e.cursor.event_id for e in after][0] >= 1
         state = board.state()
         assert (state["total_in"], state["total_out"]) == (2, 1)  # since the restart
         assert passes(owner, EventKind.PASS_IN) == 3
@@ -219,14 +218,17 @@ def test_lossy_relay_loses_no_passage(board: SimulatedBoard) -> None:
         state = board.state()
         owner.wait_for(lambda o: passes(o, EventKind.PASS_IN) == state["total_in"]
                        and passes(o, EventKind.PASS_OUT) == state["total_out"], timeout=10)
-        owner.wait_for(lambda o: {n.seq for n in o.of_type(CommandResult)  # type: ignore[union-attr]
+        owner.wait_for(lambda o: {n.seq for n in o.of_type(CommandResult)
                                   } >= set(seqs), timeout=5)
         assert (state["total_in"], state["total_out"]) == (6, 2)
         assert_exactly_once(owner)
         assert relay.dropped[0] > 0 and relay.dropped[1] > 0
-        ok = [n for n in owner.of_type(CommandResult) if n.result is AckResult.OK]  # type: ignore[union-attr]
-        # every ADMIT ran at most once; the six IN passages used some of them up
-        assert len(ok) <= 4
+        ok = [n for n in owner.of_type(CommandResult) if n.result is AckResult.OK]
+        # admissions carried out = the ones used by IN passages + the ones still open;
+        # at least every acknowledged ADMIT, and never more than were sent (no double runs)
+        tailgates = sum(1 for e in owner.events if e.kind == EventKind.TAILGATE)
+        executed = state["total_in"] - tailgates + board.state()["admits_pending"]
+        assert len(ok) <= executed <= len(seqs)
     finally:
         link.stop()
         relay.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from door_helpers import VECTORS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +20,6 @@ from firmware_bridge.framing import (
 )
 from firmware_bridge.link import HostLink
 from firmware_bridge.messages import PacketType, parse_device_payload
-
-from door_helpers import VECTORS
 
 
 def load_vectors(kind: str) -> list[dict]:

@@ -266,5 +266,5 @@ def test_commands_while_down_fail_at_once() -> None:
 
 
 def test_forbidden_transition_names_event_and_state() -> None:
-    with pytest.raises(LinkStateError, match="device HELLO.*down"):
+    with pytest.raises(LinkStateError, match=r"device HELLO.*down"):
         next_state(LinkState.DOWN, LinkInput.DEVICE_HELLO)

@@ -97,3 +97,12 @@ def test_preview_backend_writes_a_png_per_slip(tmp_path: Path) -> None:
     assert path.name == "20261121-102100-P001.png"
     with Image.open(path) as image:
         assert image.width == 384
+
+
+def test_preview_backend_keeps_a_reprint_beside_the_original(tmp_path: Path) -> None:
+    printer = make_slip_printer(PrinterConfig(backend="preview", preview_dir=str(tmp_path)))
+    printer.open()
+    printer.print_slip(make_slip("P002"))
+    printer.print_slip(make_slip("P002"))
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == ["20261121-102100-P002-2.png", "20261121-102100-P002.png"]

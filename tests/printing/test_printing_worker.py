@@ -9,12 +9,20 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from escpos_printer_server import Fault, PrinterServer
-from printing_helpers import Notifications, make_slip, network_config, start_worker, warsaw_now
+from printing_helpers import (
+    Notifications,
+    make_slip,
+    network_config,
+    open_queue_on,
+    start_worker,
+    warsaw_now,
+)
 
 from kiosk.printing.backends import EscposSlipPrinter, make_slip_printer
 from kiosk.printing.queue import PrintQueue
+from kiosk.printing.slip import Slip
 from kiosk.printing.status import PrinterStatus
-from kiosk.printing.worker import JobOutcome, Notification
+from kiosk.printing.worker import Backoff, JobOutcome, Notification, PrinterWorker
 
 PAPER_END = 0x12 | 0x60
 PAPER_NEAR_END = 0x12 | 0x0C
@@ -284,4 +292,82 @@ def test_a_failing_notify_handler_does_not_stop_printing(
         assert printer_server.wait_for_jobs(2, 10)
     finally:
         worker.stop()
+    assert printer_server.tickets() == ticket_ids(tickets)
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    backoff = Backoff(first_s=0.5, max_s=30.0)
+    assert [backoff.delay_s(n) for n in (1, 2, 3, 4, 7, 50)] == [0.5, 1.0, 2.0, 4.0, 30.0, 30.0]
+
+
+class CrashingOnce:
+    """A printer whose first slip hits an unexpected bug; the job must survive it."""
+
+    def __init__(self, inner: EscposSlipPrinter) -> None:
+        self.inner = inner
+        self.crashed = False
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def status(self) -> PrinterStatus:
+        return self.inner.status()
+
+    def print_slip(self, slip: Slip) -> PrinterStatus:
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("bug in a renderer")
+        return self.inner.print_slip(slip)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_unexpected_error_keeps_the_job_queued_and_reports_an_error(
+    db_path: Path, queue: PrintQueue, printer_server: PrinterServer
+) -> None:
+    seen = Notifications()
+    printer = CrashingOnce(EscposSlipPrinter(network_config(printer_server)))
+    worker = start_worker(db_path, printer, seen)
+    try:
+        tickets = enqueue(queue, 1)
+        worker.wake()
+        assert seen.wait_for(lambda items: len(outcomes(items, "printed")) == 1, 10)
+    finally:
+        worker.stop()
+    [failure] = outcomes(seen.snapshot(), "failed")
+    assert "bug in a renderer" in (failure.error or "")
+    assert states(seen.snapshot()) == ["ok", "error", "ok"]
+    assert printer_server.tickets() == ticket_ids(tickets)
+    assert queue.job(1).attempts == 2
+
+
+def test_a_store_that_cannot_be_opened_is_reported_and_retried(
+    db_path: Path, printer_server: PrinterServer
+) -> None:
+    seen = Notifications()
+    opened: list[PrintQueue] = []
+
+    def open_queue() -> PrintQueue:
+        if not opened:
+            opened.append(PrintQueue(sqlite_utils.Database(memory=True)))
+            raise OSError("disk not mounted yet")
+        return open_queue_on(db_path)
+
+    queue = open_queue_on(db_path)
+    tickets = enqueue(queue, 1)
+    worker = PrinterWorker(
+        open_queue,
+        EscposSlipPrinter(network_config(printer_server)),
+        seen,
+        warsaw_now,
+        backoff=Backoff(first_s=0.05, max_s=0.2),
+        poll_interval_s=0.05,
+    )
+    worker.start()
+    try:
+        assert seen.wait_for(lambda items: len(outcomes(items, "printed")) == 1, 10)
+    finally:
+        worker.stop()
+    assert states(seen.snapshot())[0] == "error"
     assert printer_server.tickets() == ticket_ids(tickets)

@@ -1,0 +1,231 @@
+"""``central serve``: the one thread that owns central's store.
+
+It takes what paho received, checks it, stores it, and only then acknowledges it: events to
+their kiosk on ``.../acks`` and every message to the broker with its PUBACK. Between batches
+it publishes what is pending in the store: branch configs (retained) and bookings in
+messages of at most 500. Bad input is dropped, counted and logged; it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from central.commands import build_command
+from central.counters import Counters
+from central.feed import DEFAULT_TIMEZONE, day_bounds, feed_messages
+from central.messages import (
+    CommandResultIn,
+    EventIn,
+    Incoming,
+    OccupancyIn,
+    Rejected,
+    ResyncIn,
+    StatusIn,
+    parse_message,
+)
+from central.mqtt_link import MqttLink, Received, wait_published
+from central.store import CentralStore
+from central.topics import Topic, TopicError, Topics
+from kiosk.bookings import Booking
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 500
+PUBLISH_TIMEOUT_S = 10.0
+STORE_RETRY_S = (0.5, 1, 2, 5)
+
+
+class CentralService:
+    def __init__(
+        self,
+        store: CentralStore,
+        link: MqttLink,
+        topics: Topics,
+        *,
+        counters: Counters | None = None,
+        publish_interval_s: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.link = link
+        self.topics = topics
+        self.counters = counters or Counters()
+        self.publish_interval_s = publish_interval_s
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_publish = 0.0
+
+    # -- running ------------------------------------------------------------------------
+    def start(self) -> None:
+        self.link.start()
+        self._thread = threading.Thread(target=self.run, name="central-service", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.link.stop()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            batch = self._take_batch(timeout=0.2)
+            if batch:
+                self._handle_with_retry(batch)
+            if time.monotonic() >= self._next_publish and self.link.connected.is_set():
+                self._next_publish = time.monotonic() + self.publish_interval_s
+                self._publish_safely()
+
+    def _take_batch(self, timeout: float) -> list[Received]:
+        try:
+            batch = [self.link.inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(batch) < BATCH_MAX:
+            try:
+                batch.append(self.link.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _handle_with_retry(self, batch: list[Received]) -> None:
+        # Without its store central can acknowledge nothing; it waits rather than drop.
+        for attempt, pause in enumerate((*STORE_RETRY_S, None)):
+            try:
+                self.handle_batch(batch)
+                return
+            except Exception:
+                self.counters.add("store_errors")
+                log.exception("storing a batch of %d messages failed (attempt %d)",
+                              len(batch), attempt + 1)
+                if pause is None or self._stop.wait(pause):
+                    break
+        log.error("gave up on %d messages; they stay unacknowledged and will come again",
+                  len(batch))
+
+    # -- what arrives -------------------------------------------------------------------
+    def handle_batch(self, batch: list[Received]) -> None:
+        """Check, store and acknowledge one batch of received messages."""
+        events: list[EventIn] = []
+        acks: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for received in batch:
+            item = self._check(received, acks)
+            if isinstance(item, EventIn):
+                events.append(item)
+                acks[(item.branch, item.kiosk)].append(item.event_id)
+            elif item is not None:
+                self._apply(item)
+        if events:
+            new = self.store.store_events(events)
+            self.counters.add("events_stored", new)
+            self.counters.add("events_duplicate", len(events) - new)
+        for (branch, kiosk), event_ids in acks.items():
+            self.link.publish(self.topics.acks(branch, kiosk),
+                              {"event_ids": list(dict.fromkeys(event_ids))})
+            self.counters.add("acks_sent", len(event_ids))
+        for received in batch:
+            self.link.ack(received)
+
+    def _check(self, received: Received,
+               acks: dict[tuple[str, str], list[str]]) -> Incoming | None:
+        try:
+            topic = self.topics.parse(received.topic)
+        except TopicError as exc:
+            self._drop("unknown", "bad_topic", str(exc), received)
+            return None
+        try:
+            return parse_message(topic, received.payload)
+        except Rejected as exc:
+            self._drop(topic.kind, exc.reason, exc.detail, received)
+            if topic.kind == "events" and exc.event_id is not None:
+                self._quarantine(topic, exc, received, acks)
+            return None
+
+    def _quarantine(self, topic: Topic, exc: Rejected, received: Received,
+                    acks: dict[tuple[str, str], list[str]]) -> None:
+        # An event with an id is kept aside and acknowledged: re-sending it forever would
+        # not make it valid, and the raw payload stays here for whoever fixes the kiosk.
+        assert topic.kiosk is not None and exc.event_id is not None
+        self.store.quarantine_event(topic.branch, topic.kiosk, exc.event_id, exc.reason,
+                                    exc.detail, received.payload)
+        acks[(topic.branch, topic.kiosk)].append(exc.event_id)
+
+    def _drop(self, kind: str, reason: str, detail: str, received: Received) -> None:
+        self.counters.add(f"dropped.{kind}.{reason}")
+        log.warning("dropped a %s message on %r: %s: %s", kind, received.topic[:200],
+                    reason, detail)
+
+    def _apply(self, item: Incoming) -> None:
+        if isinstance(item, OccupancyIn):
+            self.store.record_occupancy(item)
+        elif isinstance(item, StatusIn):
+            self.store.record_kiosk_status(item)
+        elif isinstance(item, CommandResultIn):
+            self.store.record_command_result(item)
+            self.counters.add("command_results")
+        elif isinstance(item, ResyncIn):
+            self.answer_resync(item)
+
+    def answer_resync(self, request: ResyncIn) -> None:
+        config = self.store.branch_config(request.branch)
+        timezone = config.config.get("timezone", DEFAULT_TIMEZONE) if config else DEFAULT_TIMEZONE
+        start, end = day_bounds(request.day, timezone)
+        bookings = self.store.bookings_between(request.branch, start, end)
+        messages = list(feed_messages(bookings)) or [{"bookings": []}]
+        for message in messages:
+            self.link.publish(self.topics.bookings(request.branch), message)
+        self.counters.add("resyncs_answered")
+        log.info("resync %s from %s/%s: sent %d bookings of %s in %d messages",
+                 request.request_id[:64], request.branch, request.kiosk, len(bookings),
+                 request.day, len(messages))
+
+    # -- what goes out ------------------------------------------------------------------
+    def _publish_safely(self) -> None:
+        try:
+            if self.store.claim_publisher():
+                self.publish_pending()
+        except Exception:
+            self.counters.add("store_errors")
+            log.exception("publishing pending bookings and configs failed; retrying later")
+
+    def publish_pending(self, *, max_bookings: int = 5000) -> int:
+        """Publish changed configs and bookings; returns how many bookings were confirmed."""
+        for config in self.store.branch_configs():
+            if config.version > config.published_version:
+                info = self.link.publish(self.topics.config(config.branch), config.config,
+                                         retain=True)
+                if wait_published([info], PUBLISH_TIMEOUT_S)[0]:
+                    self.store.mark_config_published(config.branch, config.version)
+                    self.counters.add("configs_published")
+        pending = self.store.unpublished_bookings(limit=max_bookings)
+        by_branch: dict[str, list[Booking]] = defaultdict(list)
+        for stored in pending:
+            by_branch[stored.branch].append(stored.booking)
+        sent: list[tuple[list[Booking], Any]] = []
+        for branch, bookings in by_branch.items():
+            for start in range(0, len(bookings), 500):
+                chunk = bookings[start : start + 500]
+                [message] = feed_messages(chunk, per_message=500)
+                sent.append((chunk, self.link.publish(self.topics.bookings(branch), message)))
+        confirmed = wait_published([info for _, info in sent], PUBLISH_TIMEOUT_S)
+        done = [(b.booking_id, b.version)
+                for (chunk, _), ok in zip(sent, confirmed, strict=True) if ok for b in chunk]
+        self.store.mark_bookings_published(done)
+        self.counters.add("bookings_published", len(done))
+        return len(done)
+
+    def send_command(self, branch: str, action: str, args: Mapping[str, Any],
+                     issued_by: str) -> dict[str, Any]:
+        """Record a command and send it to the branch; its result is recorded when it comes."""
+        command = build_command(action, args, issued_by, self.clock())
+        self.store.record_command(command, branch)
+        self.link.publish(self.topics.commands(branch), command)
+        return command

@@ -1,0 +1,1 @@
+"""Tests of the kiosk's MQTT sync with central, against real mosquitto processes."""
