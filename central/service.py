@@ -160,7 +160,7 @@ class CentralService:
 
     def _drop(self, kind: str, reason: str, detail: str, received: Received) -> None:
         self.counters.add(f"dropped.{kind}.{reason}")
-        log.warning("dropped a %s message on %r: %s: %s", kind, received.topic[:200],
+        log.warning("dropped a message on %r (%s, %s): %s", received.topic[:200], kind,
                     reason, detail)
 
     def _apply(self, item: Incoming) -> None:

@@ -233,3 +233,39 @@ def _end_process(process: subprocess.Popen[bytes]) -> None:
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a simulated board until interrupted (for the demo and manual tests)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m firmware_bridge.simulator",
+        description="Run the door firmware in the simulator and show where to reach it. "
+                    "Send JSON lines such as {\"walk\": \"in\"} to the control socket.")
+    parser.add_argument("--workdir", help="directory for the pty link, sockets and flash "
+                                          "(kept between runs, so the boot count goes on)")
+    parser.add_argument("--cpython", action="store_true",
+                        help="run the firmware under CPython instead of micropython")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    board = SimulatedBoard(args.workdir, interpreter="cpython" if args.cpython else "micropython")
+    try:
+        board.start()
+    except SimulatorError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    print(f"port: {board.port}\ncontrol: {board.control_socket}\n"
+          f"boot_count: {board.state()['boot_count']}", flush=True)
+    try:
+        while board.state()["ok"]:
+            time.sleep(1.0)
+    except (KeyboardInterrupt, SimulatorError):
+        pass
+    finally:
+        board.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -54,9 +54,9 @@ from kiosk.bookings import ParsedFeed
 from kiosk.checkin import CheckinResult, CheckinService, Placement
 from kiosk.config import ConfigProblem, KioskConfig
 from kiosk.events import alarm_event, checkin_event, override_event
-from kiosk.messages import welcome_text
+from kiosk.messages import staff_notice_text, welcome_text
 from kiosk.printing.queue import PrintQueue, UnknownTicketError
-from kiosk.printing.slip import Slip, make_ticket_id
+from kiosk.printing.slip import Slip, SlipFormatError, make_ticket_id
 from kiosk.settings import BranchSettings, describe_hours, parse_branch_settings
 from kiosk.standalone import make_guard
 from kiosk.store import CheckinRecord, ImportResult, Store
@@ -258,7 +258,12 @@ class Branch:
             printed_at=now,
             ticket_id=make_ticket_id(self.config.branch_id, now, result.ticket),
         )
-        PrintQueue(store.db).enqueue(slip, "checkin" if booking else "walk_in", now)
+        try:
+            PrintQueue(store.db).enqueue(slip, "checkin" if booking else "walk_in", now)
+        except SlipFormatError as exc:
+            # The check-in stands; the screen shows the ticket and the staff can reprint.
+            log.error("slip for %s could not be made: %s", result.ticket, exc)
+            self._staff_item(f"{result.ticket}: bilet nie wydrukowany / slip not printed ({exc})")
 
     # --- occupancy ---------------------------------------------------------------------
 
@@ -274,8 +279,11 @@ class Branch:
             elif isinstance(effect, NotEntered):
                 who = effect.ticket or "bez biletu / no ticket"
                 self._staff_item(f"{who}: nie wszedł / did not enter ({effect.reason})")
-            elif isinstance(effect, Drift | StaffNotice):
-                self._staff_item(effect.detail)
+            elif isinstance(effect, StaffNotice):
+                text = staff_notice_text(effect.code, effect.detail)
+                self._staff_item(f"{text.pl} / {text.en}")
+            elif isinstance(effect, Drift):
+                self._staff_item(f"licznik / count: {effect.detail}")
         self._after_outbox_write()
 
     def handle_door_notice(self, notice: LinkNotice) -> None:

@@ -61,7 +61,7 @@ class BranchRuntime:
             self._start_sync()
 
     def _start_door(self) -> None:
-        from door_controller.runtime import attach_door
+        from kiosk.door_adapter import attach_door
 
         self.adapters.append(attach_door(self.branch, self.config))
 

@@ -103,3 +103,47 @@ def store(store_target: str) -> Iterator[CentralStore]:
     s = open_store(store_target)
     yield s
     s.close()
+
+
+# --- a central service and a kiosk-like client on a real broker ---------------------------
+
+from tests.brokerkit import MosquittoBroker, MqttListener, mosquitto, tcp_relay  # noqa: E402, F401
+
+from central.mqtt_link import BrokerSettings, MqttLink  # noqa: E402
+from central.service import CentralService  # noqa: E402
+from central.topics import Topics  # noqa: E402
+
+BRANCH = "krakow-1"
+KIOSK = "k1"
+TOPICS = Topics()
+
+
+def start_central(store: CentralStore, port: int, client_id: str = "central-test") -> CentralService:
+    link = MqttLink(BrokerSettings(port=port, client_id=client_id),
+                    TOPICS.subscriptions())
+    service = CentralService(store, link, TOPICS, publish_interval_s=0.1)
+    service.start()
+    assert link.wait_ready(10), "central did not connect and subscribe"
+    return service
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[CentralStore]:
+    s = open_store(str(tmp_path / "central.sqlite3"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def central(sqlite_store: CentralStore, mosquitto: MosquittoBroker) -> Iterator[CentralService]:
+    service = start_central(sqlite_store, mosquitto.port)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def kiosk(mosquitto: MosquittoBroker) -> Iterator[MqttListener]:
+    """A client that publishes as kiosk k1 of krakow-1 would and hears its branch's topics."""
+    listener = MqttListener(mosquitto.port, KIOSK, topics=(f"checkin/v1/branches/{BRANCH}/#",))
+    yield listener
+    listener.close()

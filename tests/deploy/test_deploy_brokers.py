@@ -11,7 +11,13 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 from conftest import CENTRAL_PASSWORD, CENTRAL_USER, KIOSK_PASSWORDS, TOPIC_ROOT, Branch, Central
-from deploy_testkit import DEPLOY, connect_probe, wait_until
+from deploy_testkit import (
+    DEPLOY,
+    add_password,
+    connect_probe,
+    give_to_mosquitto_user,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.broker]
 
@@ -277,3 +283,24 @@ def test_removed_kiosk_is_refused_after_a_reload(central: Central) -> None:
 
     wait_until(refused, 5, "waw-02.kiosk-1 to be refused")
     kiosk_probe(central, "krk-01").close()  # the others are untouched
+
+
+def test_branch_network_listener_wants_a_staff_password(branch: Branch) -> None:
+    """Staff screens use the LAN port with an account from lan-passwd; nobody gets in without."""
+    with pytest.raises(ConnectionRefusedError):
+        connect_probe(branch.lan_port, "staff-screen-anon")
+    lan_passwd = branch.broker.conf.parent / "lan-passwd"
+    add_password(lan_passwd, "staff-1", "staff-secret")
+    give_to_mosquitto_user(lan_passwd)
+    branch.broker.reload()
+
+    def staff_gets_in() -> bool:
+        try:
+            connect_probe(branch.lan_port, "staff-screen-1", "staff-1", "staff-secret").close()
+        except ConnectionRefusedError:
+            return False
+        return True
+
+    wait_until(staff_gets_in, 5, "the staff account to work after a reload")
+    # The kiosk's own loopback port stays open without a password.
+    connect_probe(branch.local_port, "kiosk-1").close()

@@ -7,10 +7,11 @@ import random
 import threading
 import time
 import tty
+from pathlib import Path
 
 import pytest
 import serial
-from door_helpers import Collector, wait_until
+from door_helpers import SCENARIOS, Collector, wait_until
 
 from firmware_bridge.driver import DoorLink
 from firmware_bridge.messages import AckResult, EventKind, Mode
@@ -23,7 +24,7 @@ from firmware_bridge.notices import (
     LinkUp,
 )
 from firmware_bridge.port import open_port
-from firmware_bridge.simulator import SimulatedBoard
+from firmware_bridge.simulator import SimulatedBoard, SimulatorError
 from firmware_bridge.usb import UsbMatch, find_port
 
 pytestmark = pytest.mark.micropython
@@ -287,3 +288,21 @@ def test_events_are_not_delivered_twice_after_host_reconnect(board: SimulatedBoa
         assert isinstance(again.events[0], DeviceEvent)
     finally:
         link2.stop()
+
+
+def test_simulator_under_cpython_plays_a_scenario(tmp_path: Path) -> None:
+    owner = Collector()
+    with SimulatedBoard(tmp_path / "cpy", interpreter="cpython") as sim:
+        link = start_link(sim.port, owner)
+        try:
+            sim.play(SCENARIOS / "in_and_out.jsonl")
+            sim.wait_idle()
+            owner.wait_for(lambda o: passes(o, EventKind.PASS_IN) == 1
+                           and passes(o, EventKind.PASS_OUT) == 1)
+            with pytest.raises(SimulatorError, match="unknown command"):
+                sim.command({"fly": True})
+        finally:
+            link.stop()
+    # the flash directory keeps the boot count across simulator runs
+    with SimulatedBoard(tmp_path / "cpy", interpreter="cpython") as again:
+        assert again.state()["boot_count"] == 2

@@ -1,6 +1,6 @@
 """Write the counting scenario suite (tests/scenarios/*.jsonl) from a fixed seed.
 
-    python tests/scenarios/generate.py
+    python tests/scenarios/generate.py [directory]
 
 Categories: single_file (one person at a time, target 100 %), stream (people following each
 other), hesitation (turning back, stepping back and forth), standing (someone standing in the
@@ -208,10 +208,12 @@ def build(rng: random.Random) -> list[Scenario]:
     ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    directory = Path(args[0]) if args else HERE
     rng = random.Random(SEED)
     for scenario in build(rng):
-        path = scenario.write(HERE)
+        path = scenario.write(directory)
         print(f"{path.name}: {len(scenario.truth())} passages")
     return 0
 

@@ -1,0 +1,331 @@
+"""The kiosk's sync against a real mosquitto: feed, outbox, acks, commands, status, resync.
+
+Central's part is played by ``CentralAcker`` (stores each event once, acknowledges it) and by
+plain MQTT publishes; the cross-side tests with the reference central are in
+test_sync_central.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.store import Store
+from kiosk.sync.client import RESYNC_KEY
+from tests.brokerkit import MosquittoBroker, MqttListener, free_port, wait_until
+from tests.kiosk.conftest import BRANCH_SETTINGS, booking_json, monday
+from tests.sync.kit import (
+    TOPICS,
+    CentralAcker,
+    Clock,
+    day_bookings,
+    feed,
+    kiosk_config,
+    outbox_size,
+    running_kiosk,
+    wait_outbox_empty,
+)
+
+pytestmark = pytest.mark.broker
+
+
+def stored_bookings(branch: Any) -> int:
+    return int(branch.submit(branch.store.count_bookings).result(5))
+
+
+def checkins(branch: Any) -> list[Any]:
+    return list(branch.submit(lambda: branch.store.checkins_on(monday(10).date())).result(5))
+
+
+def check_in(branch: Any, code: str) -> Any:
+    return branch.check_in(code).result(10)
+
+
+def test_bookings_reach_the_kiosk_and_check_ins_reach_central(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    bookings = day_bookings(5)
+    with running_kiosk(config, Clock()) as (branch, sync):
+        wait_until(lambda: sync.connected, 10, "the kiosk to connect")
+        request = central.wait_for(TOPICS.resync)
+        assert request["date"] == "2026-11-23" and request["request_id"]
+        central.publish(TOPICS.bookings, feed(*bookings))
+        wait_until(lambda: stored_bookings(branch) == 5, 10, "five bookings stored")
+        for booking in bookings:
+            assert check_in(branch, booking["code"]).accepted
+        wait_until(lambda: len(central.events("checkin")) == 5, 10, "five check-ins at central")
+        wait_outbox_empty(branch)
+        sent = {e["booking_id"]: e["ticket"] for e in central.events("checkin")}
+        kept = {c.booking_id: c.ticket for c in checkins(branch)}
+        assert sent == kept
+        status = central.wait_for(TOPICS.status, lambda s: s["online"] and s["outbox"] == 0)
+        assert status["door"] == "ok" and status["alarms"] == []
+        print([m.json() for m in central.on(TOPICS.occupancy)], branch.submit(lambda: branch.occupancy_payload(monday(10))).result(5), branch.submit(lambda: branch.checkins.counters).result())
+        occupancy = central.wait_for(TOPICS.occupancy, lambda o: o["count"] + o["waiting"] == 5)
+        assert occupancy["limit"] == 3 and occupancy["state"] in ("full", "open")
+    offline = central.wait_for(TOPICS.status, lambda s: not s["online"])
+    assert offline["version"]
+    central.close()
+
+
+def test_the_branch_works_without_the_broker_and_sends_everything_later(tmp_path: Path) -> None:
+    broker = MosquittoBroker(tmp_path / "broker", port=free_port())
+    config = kiosk_config(tmp_path / "kiosk", broker.port)
+    Store(config.database_path).close()
+    with running_kiosk(config, Clock()) as (branch, sync):
+        branch.post(lambda: branch.apply_feed(_parsed(day_bookings(3)), monday(9)))
+        results = [check_in(branch, b["code"]) for b in day_bookings(3)]
+        assert all(r.accepted for r in results)
+        assert outbox_size(branch) == 3 and not sync.connected
+        broker.start()
+        try:
+            central = CentralAcker(broker.port)
+            wait_until(lambda: len(central.events("checkin")) == 3, 15, "the waiting check-ins")
+            wait_outbox_empty(branch)
+            central.close()
+        finally:
+            broker.kill()
+
+
+def _parsed(bookings: list[dict[str, Any]]) -> Any:
+    from kiosk.bookings import parse_feed
+
+    return parse_feed({"bookings": bookings})
+
+
+def test_a_message_queued_while_the_kiosk_was_away_arrives_with_its_session(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """The session expiry is set explicitly, so the broker keeps what came in meanwhile."""
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        wait_until(lambda: sync.connected, 10, "the kiosk to connect")
+        wait_until(lambda: sync.counters["resync_requests"] == 1, 5, "the first resync request")
+    central.publish(TOPICS.bookings, feed(*day_bookings(2)))
+    with running_kiosk(config, Clock()) as (branch, sync):
+        wait_until(lambda: stored_bookings(branch) == 2, 10, "the feed kept by the broker")
+        assert sync.counters["resync_requests"] == 0  # asked once today already
+    central.close()
+
+
+def test_the_will_says_offline_when_the_kiosk_vanishes(
+    mosquitto: MosquittoBroker, tcp_relay: Any, tmp_path: Path
+) -> None:
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", tcp_relay.port)
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        central.wait_for(TOPICS.status, lambda s: s["online"])
+        tcp_relay.cut()
+        will = central.wait_for(TOPICS.status, lambda s: not s["online"], timeout=15)
+        assert set(will) == {"online", "version", "at"}
+        tcp_relay.restore()
+        wait_until(lambda: sync.counters["connections"] >= 2, 15, "the kiosk to reconnect")
+    central.close()
+
+
+def test_an_unacknowledged_event_is_sent_again_until_central_acknowledges_it(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    central = CentralAcker(mosquitto.port)
+    central.acking = False
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, Clock(), resend_after_s=0.5) as (branch, _sync):
+        branch.post(lambda: branch.apply_feed(_parsed(day_bookings(1)), monday(9)))
+        assert check_in(branch, day_bookings(1)[0]["code"]).accepted
+        wait_until(lambda: central.deliveries >= 3, 10, "the event re-sent twice")
+        assert outbox_size(branch) == 1
+        central.acking = True
+        wait_outbox_empty(branch)
+        assert len(central.events("checkin")) == 1
+    central.close()
+
+
+def test_a_large_outbox_raises_the_backlog_alarm(mosquitto: MosquittoBroker,
+                                                 tmp_path: Path) -> None:
+    central = CentralAcker(mosquitto.port)
+    central.acking = False
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port, outbox_alarm_at=2)
+    with running_kiosk(config, Clock()) as (branch, sync):
+        branch.post(lambda: branch.apply_feed(_parsed(day_bookings(3)), monday(9)))
+        for booking in day_bookings(3):
+            check_in(branch, booking["code"])
+        status = central.wait_for(TOPICS.status, lambda s: "outbox_backlog" in s["alarms"])
+        assert status["outbox"] >= 3
+        alarm = central.wait_for(TOPICS.events, lambda e: e["type"] == "alarm")
+        assert alarm["kind"] == "outbox_backlog" and "mqtt.outbox_alarm_at" in alarm["detail"]
+        assert sync.counters["backlog_alarms"] == 1
+        central.acking = True
+        central.publish(TOPICS.acks, {"event_ids": [e["event_id"] for e in central.events()]})
+        central.wait_for(TOPICS.status, lambda s: s["alarms"] == [] and s["online"])
+    central.close()
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def command(command_id: str, action: str, args: dict[str, Any], issued_at: Any) -> dict[str, Any]:
+    return {"command_id": command_id, "action": action, "args": args,
+            "issued_by": "ops:jkowalski", "issued_at": issued_at.isoformat()}
+
+
+def test_a_command_is_carried_out_once_answered_and_audited(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    central = CentralAcker(mosquitto.port)
+    clock = Clock()
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, clock) as (branch, sync):
+        wait_until(lambda: sync.connected, 10, "the kiosk to connect")
+        set_limit = command("c-1", "set_limit", {"limit": 8}, clock() - timedelta(seconds=10))
+        central.publish(TOPICS.commands, set_limit)
+        central.publish(TOPICS.commands, set_limit)  # a duplicate delivery
+        result = central.wait_for(TOPICS.command_results, lambda r: r["command_id"] == "c-1")
+        assert result["ok"] is True and result["error"] is None
+        central.wait_for(TOPICS.occupancy, lambda o: o["limit"] == 8)
+        wait_until(lambda: sync.counters["commands_repeated"] == 1, 5, "the duplicate seen")
+        assert len(central.on(TOPICS.command_results)) == 1
+        override = central.wait_for(TOPICS.events, lambda e: e["type"] == "override")
+        assert override["action"] == "set_limit" and override["from"] == "command"
+
+        stale = command("c-2", "pause", {}, clock() - timedelta(minutes=6))
+        central.publish(TOPICS.commands, stale)
+        refused = central.wait_for(TOPICS.command_results, lambda r: r["command_id"] == "c-2")
+        assert refused["ok"] is False and "stale" in refused["error"]
+
+        unknown = command("c-3", "self_destruct", {}, clock())
+        central.publish(TOPICS.commands, unknown)
+        refused = central.wait_for(TOPICS.command_results, lambda r: r["command_id"] == "c-3")
+        assert refused["ok"] is False and "unknown action" in refused["error"]
+
+        bad_args = command("c-4", "set_limit", {"limit": "many"}, clock())
+        central.publish(TOPICS.commands, bad_args)
+        refused = central.wait_for(TOPICS.command_results, lambda r: r["command_id"] == "c-4")
+        assert refused["ok"] is False and "limit" in refused["error"]
+
+        audit = branch.submit(lambda: branch.store.audit_log()).result(5)
+        by_action = {(a["action"], a["result"].split(":")[0]) for a in audit}
+        assert ("set_limit", "ok") in by_action
+        assert ("pause", "refused") in by_action
+        assert ("self_destruct", "refused") in by_action
+        assert sum(1 for a in audit if a["action"] == "set_limit" and a["result"] == "ok") == 1
+        # The stale pause was not carried out.
+        assert central.wait_for(TOPICS.occupancy, lambda o: o["limit"] == 8)["state"] != "paused"
+    central.close()
+
+
+def test_a_resync_command_asks_central_for_the_day(mosquitto: MosquittoBroker,
+                                                   tmp_path: Path) -> None:
+    central = CentralAcker(mosquitto.port)
+    clock = Clock()
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, clock) as (_branch, sync):
+        wait_until(lambda: sync.counters["resync_requests"] == 1, 10, "the first resync")
+        central.publish(TOPICS.commands, command("c-9", "resync", {}, clock()))
+        central.wait_for(TOPICS.command_results, lambda r: r["command_id"] == "c-9" and r["ok"])
+        wait_until(lambda: len(central.on(TOPICS.resync)) == 2, 5, "a second resync request")
+    central.close()
+
+
+def test_each_morning_the_kiosk_asks_for_the_day_again(mosquitto: MosquittoBroker,
+                                                       tmp_path: Path) -> None:
+    central = CentralAcker(mosquitto.port)
+    clock = Clock(monday(17))
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, clock) as (branch, sync):
+        first = central.wait_for(TOPICS.resync)
+        assert first["date"] == "2026-11-23"
+        clock.advance(hours=11, minutes=30)  # Tuesday 04:30: not yet morning
+        sync.wake()
+        clock.advance(minutes=31)
+        wait_until(lambda: len(central.on(TOPICS.resync)) == 2, 5, "Tuesday's resync")
+        assert central.on(TOPICS.resync)[1].json()["date"] == "2026-11-24"
+        kept = branch.submit(lambda: branch.store.get_value(RESYNC_KEY)).result(5)
+        assert kept == "2026-11-24"
+    central.close()
+
+
+# --- config and bad input ---------------------------------------------------------------------
+
+
+def test_central_config_is_applied_live(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    central.publish(TOPICS.config, {**BRANCH_SETTINGS, "version": 5, "limit": 9}, retain=True)
+    with running_kiosk(config, Clock()) as (branch, _sync):
+        central.wait_for(TOPICS.occupancy, lambda o: o["limit"] == 9)
+        central.publish(TOPICS.config, {**BRANCH_SETTINGS, "version": 6, "limit": 4,
+                                        "checkin_window": {"early_min": 5, "late_min": 5}},
+                        retain=True)
+        central.wait_for(TOPICS.occupancy, lambda o: o["limit"] == 4)
+        settings = branch.submit(lambda: branch.settings).result(5)
+        assert settings.early_min == 5 and settings.version == 6
+    central.close()
+
+
+def test_bad_input_is_dropped_counted_and_logged_and_good_input_still_works(
+    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kiosk")
+    central = CentralAcker(mosquitto.port)
+    clock = Clock()
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    good = booking_json("b-good", "7KQ2-M9XD", monday(10), version=3, display_name="Łucja Ż.")
+    with running_kiosk(config, clock) as (branch, sync):
+        wait_until(lambda: sync.connected, 10, "the kiosk to connect")
+        central.publish(TOPICS.bookings, feed(good))
+        wait_until(lambda: stored_bookings(branch) == 1, 5, "the good booking")
+        bad_messages: list[tuple[str, bytes | dict[str, Any]]] = [
+            (TOPICS.bookings, b"not json at all"),
+            (TOPICS.bookings, {"bookings": [{**good, "party_size": "two"}]}),
+            (TOPICS.bookings, {"bookings": [{k: v for k, v in good.items() if k != "code"}]}),
+            (TOPICS.bookings, b"{" + b" " * (2 * 1024 * 1024) + b"}"),
+            (TOPICS.bookings, feed({**good, "version": 2, "display_name": "Old N."})),
+            (TOPICS.config, {"limit": "twelve", "version": 9}),
+            (TOPICS.commands, command("c-x", "launch", {}, clock())),
+            (TOPICS.commands, command("c-y", "pause", {}, clock() - timedelta(minutes=10))),
+            (TOPICS.commands, {"action": "pause"}),
+            (TOPICS.acks, {"event_ids": "everything"}),
+        ]
+        for topic, payload in bad_messages:
+            central.publish(topic, payload)
+        wait_until(lambda: len(central.on(TOPICS.command_results)) == 2, 10, "two refusals")
+        wait_until(lambda: sync.counters["dropped_bad_config"] == 1, 5, "the bad config")
+        counts = dict(sync.counters)
+        assert counts["dropped_not_json"] == 1
+        assert counts["dropped_too_large"] == 1
+        assert counts["dropped_bad_command"] == 1
+        assert counts["dropped_bad_ack"] == 1
+        assert counts["bookings_rejected"] == 2
+        assert counts["commands_refused"] == 2
+        kept = branch.submit(lambda: branch.store.booking("b-good")).result(5)
+        assert kept.version == 3 and kept.display_name == "Łucja Ż."
+        # Still working: a good check-in goes through and reaches central.
+        assert check_in(branch, "7kq2 m9xd").accepted
+        central.wait_for(TOPICS.events, lambda e: e.get("booking_id") == "b-good")
+    text = caplog.text
+    assert "not JSON" in text and "more than the" in text and "party_size" in text
+    assert "code" in text and "stale" in text and "command_id" in text
+    assert "event_ids" in text and "config.limit" in text
+    central.close()
+
+
+def test_every_published_payload_is_json_that_a_receiver_can_read(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        wait_until(lambda: sync.connected, 10, "the kiosk to connect")
+        central.wait_for(TOPICS.occupancy)
+        central.wait_for(TOPICS.status)
+    for message in central.messages:
+        assert isinstance(json.loads(message.payload.decode("utf-8")), dict)
+    central.close()
