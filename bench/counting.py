@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "scenarios"))
 sys.path.insert(0, str(ROOT))
 
-from scoring import (  # noqa: E402
+from scenario_scoring import (  # noqa: E402
     Passage,
     Score,
     firmware_counter,
     overall,
-    score,
     scenario_files,
+    score,
 )
 
 LIMIT_CATEGORY = "limit"  # situations two beams cannot tell apart, reported on their own
@@ -61,7 +61,7 @@ def parse_only(lines: list[str]) -> list[Passage]:
 
 
 def net_error(path: Path, counted: list[Passage]) -> int:
-    from people import read_header
+    from scenario_people import read_header
 
     truth = read_header(path.read_text(encoding="utf-8").splitlines())["truth"]
 

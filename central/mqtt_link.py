@@ -61,6 +61,7 @@ class MqttLink:
         self.inbox: queue.Queue[Received] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self._unsubscribed = threading.Event()
         self._connection = 0
         self.client = self._make_client()
 
@@ -81,6 +82,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = lambda *_: self._unsubscribed.set()
         return client
 
     def start(self) -> None:
@@ -94,9 +96,24 @@ class MqttLink:
                                   clean_start=False, properties=props)
         self.client.loop_start()
 
-    def stop(self) -> None:
-        self.client.disconnect()
+    def stop(self, *, end_session: bool = False) -> None:
+        """Disconnect; with ``end_session`` the broker forgets this client id's session."""
+        properties = None
+        if end_session:
+            properties = Properties(PacketTypes.DISCONNECT)
+            properties.SessionExpiryInterval = 0
+        self.client.disconnect(properties=properties)
         self.client.loop_stop()
+
+    def leave_shared(self, timeout: float) -> bool:
+        """Leave the shared subscriptions, so the broker stops giving this process a share.
+
+        Whatever the broker sent before its UNSUBACK is in the inbox once this returns True.
+        """
+        shared = [f for f in self.subscriptions if f.startswith("$share/")]
+        self._unsubscribed.clear()
+        self.client.unsubscribe(shared)
+        return self._unsubscribed.wait(timeout)
 
     def wait_ready(self, timeout: float) -> bool:
         """Connected and subscribed: from now on nothing meant for central passes it by."""
@@ -110,8 +127,11 @@ class MqttLink:
                       "ACL", self.settings.host, self.settings.port, reason)
             return
         self._connection += 1
-        options = SubscribeOptions(qos=1)
-        client.subscribe([(topic_filter, options) for topic_filter in self.subscriptions])
+        if self.subscriptions:
+            options = SubscribeOptions(qos=1)
+            client.subscribe([(topic_filter, options) for topic_filter in self.subscriptions])
+        else:
+            self.subscribed.set()
         log.info("connected to %s:%s as %s (session kept: %s)", self.settings.host,
                  self.settings.port, self.settings.client_id, flags.session_present)
         self.connected.set()
@@ -122,6 +142,8 @@ class MqttLink:
         if refused:
             log.error("the broker refused %d of central's subscriptions (%s): check the ACL",
                       len(refused), ", ".join(refused))
+        else:
+            log.info("subscribed to %d topic filters", len(reasons))
         self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,

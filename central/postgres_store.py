@@ -58,9 +58,10 @@ class PostgresStore(SqlStore):
 
     def __init__(self, dsn: str) -> None:
         super().__init__()
+        self._dsn = dsn
         self._holds_publisher_lock = False
         try:
-            self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+            self._conn = self._connect()
             with self._conn.transaction():
                 # Processes starting together must not race to create the same tables.
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -73,17 +74,32 @@ class PostgresStore(SqlStore):
                 "runs and that the user may create tables"
             ) from exc
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+
     def _cursor(self) -> Any:
         return self._conn.cursor()
 
+    def _ensure_connection(self) -> None:
+        if self._conn.closed or self._conn.broken:
+            # The server restarted or the network dropped: start afresh; the advisory lock
+            # went with the old session.
+            self._conn = self._connect()
+            self._holds_publisher_lock = False
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        self._ensure_connection()
         with self._conn.transaction():
             yield
+
+    def is_transient(self, error: BaseException) -> bool:
+        return isinstance(error, psycopg.OperationalError)
 
     def claim_publisher(self) -> bool:
         with self._lock:
             if not self._holds_publisher_lock:
+                self._ensure_connection()
                 row = self._conn.execute(
                     "SELECT pg_try_advisory_lock(%s)", (_PUBLISHER_LOCK,)
                 ).fetchone()

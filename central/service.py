@@ -38,8 +38,10 @@ from kiosk.bookings import Booking
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
+QUIET_S = 1.0
 PUBLISH_TIMEOUT_S = 10.0
-STORE_RETRY_S = (0.5, 1, 2, 5)
+STORE_RETRY_FIRST_S = 0.5
+STORE_RETRY_MAX_S = 5.0
 
 
 class CentralService:
@@ -69,11 +71,32 @@ class CentralService:
         self._thread = threading.Thread(target=self.run, name="central-service", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0, *, leave: bool = False) -> None:
+        """Stop; the broker keeps this process's session and share of events for its return.
+
+        With ``leave`` the process retires instead: it leaves the shared subscriptions,
+        stores and acknowledges what it already received, and ends its session, so no
+        events wait for a process that is not coming back.
+        """
+        left = leave and self.link.connected.is_set() and self.link.leave_shared(timeout)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self.link.stop()
+        if left:
+            self._drain(deadline=time.monotonic() + 3 * timeout)
+        self.link.stop(end_session=leave)
+
+    def _drain(self, deadline: float) -> None:
+        # Messages the broker queued before the UNSUBACK keep coming while PUBACKs free room.
+        while time.monotonic() < deadline:
+            batch = self._take_batch(timeout=QUIET_S)
+            if not batch:
+                return
+            try:
+                self.handle_batch(batch)
+            except Exception:
+                log.exception("storing while leaving failed; the kiosks will send it again")
+                return
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -97,19 +120,28 @@ class CentralService:
         return batch
 
     def _handle_with_retry(self, batch: list[Received]) -> None:
-        # Without its store central can acknowledge nothing; it waits rather than drop.
-        for attempt, pause in enumerate((*STORE_RETRY_S, None)):
+        # Without its store central can acknowledge nothing, so it waits for the store to
+        # come back rather than drop anything. Only a message the store refuses by itself
+        # (not a lost connection) is dropped, after it has been singled out of its batch.
+        pause = STORE_RETRY_FIRST_S
+        while not self._stop.is_set():
             try:
                 self.handle_batch(batch)
                 return
-            except Exception:
+            except Exception as exc:
                 self.counters.add("store_errors")
-                log.exception("storing a batch of %d messages failed (attempt %d)",
-                              len(batch), attempt + 1)
-                if pause is None or self._stop.wait(pause):
-                    break
-        log.error("gave up on %d messages; they stay unacknowledged and will come again",
-                  len(batch))
+                if self.store.is_transient(exc):
+                    log.error("the store failed (%s); retrying in %.1f s", exc, pause)
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, STORE_RETRY_MAX_S)
+                elif len(batch) > 1:
+                    for received in batch:
+                        self._handle_with_retry([received])
+                    return
+                else:
+                    self._drop("store", "unstorable", f"the store refused it: {exc}", batch[0])
+                    self.link.ack(batch[0])
+                    return
 
     # -- what arrives -------------------------------------------------------------------
     def handle_batch(self, batch: list[Received]) -> None:
@@ -127,6 +159,8 @@ class CentralService:
             new = self.store.store_events(events)
             self.counters.add("events_stored", new)
             self.counters.add("events_duplicate", len(events) - new)
+            log.debug("stored %d new events (%d repeated) from %d messages", new,
+                      len(events) - new, len(batch))
         for (branch, kiosk), event_ids in acks.items():
             self.link.publish(self.topics.acks(branch, kiosk),
                               {"event_ids": list(dict.fromkeys(event_ids))})

@@ -116,8 +116,13 @@ class SqlStore:
         cursor.executemany(self._sql(text), rows)
         return int(cursor.rowcount)
 
+    def _ensure_connection(self) -> None:
+        """Reconnect if the connection was lost; nothing to do for a local file."""
+
     def _rows(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock, self._transaction():
+        # One statement, no explicit transaction: a single round trip to a server.
+        with self._lock:
+            self._ensure_connection()
             cursor = self._cursor()
             cursor.execute(self._sql(text), params)
             return list(cursor.fetchall())

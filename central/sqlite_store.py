@@ -98,6 +98,9 @@ class SqliteStore(SqlStore):
         # One SQLite file serves one central process, which therefore always publishes.
         return True
 
+    def is_transient(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError)
+
     def close(self) -> None:
         with self._lock:
             self.db.conn.close()

@@ -166,6 +166,10 @@ class CentralStore(Protocol):
     def claim_publisher(self) -> bool:
         """True when this process should publish pending bookings and configs."""
 
+    def is_transient(self, error: BaseException) -> bool:
+        """True when ``error`` may pass by itself (a lost connection, a locked file), false
+        when the same data would fail again."""
+
     def close(self) -> None: ...
 
 

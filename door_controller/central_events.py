@@ -7,7 +7,9 @@ from typing import Any
 
 from door_controller import events as ev
 from door_controller.effects import Alarm, Called, Counted, Effect, SendAdmit
+from door_controller.occupancy import OccupancyMachine
 from kiosk.events import admitted_event, alarm_event, override_event, passage_event
+from kiosk.timeutil import format_rfc3339
 
 
 def events_for_effects(effects: list[Effect], at: datetime) -> list[dict[str, Any]]:
@@ -58,3 +60,16 @@ def override_payload(event: ev.OccupancyEvent, by: str, source: str,
                      at: datetime) -> dict[str, Any]:
     action, args = override_action(event)
     return override_event(at, action=action, args=args, by=by, source=source)
+
+
+def occupancy_payload(machine: OccupancyMachine, at: datetime) -> dict[str, Any]:
+    """The retained ``occupancy`` message."""
+    return {"count": machine.count, "limit": machine.limit, "waiting": len(machine.waiting),
+            "state": machine.state.value, "at": format_rfc3339(at)}
+
+
+def door_status(machine: OccupancyMachine) -> str:
+    """The kiosk status message's ``door``: ok, down (no link) or fault (a sensor)."""
+    if not machine.link_up:
+        return "down"
+    return "fault" if machine.sensor_faults else "ok"

@@ -21,7 +21,7 @@ from door_controller import events as ev
 from door_controller.central_events import events_for_effects, override_payload
 from door_controller.device_events import occupancy_event_for
 from door_controller.effects import DoorMode, Effect, SendAdmit, SendMode, StaffNotice
-from door_controller.occupancy import OccupancyMachine, TransitionRefused
+from door_controller.occupancy import SENSOR_FAULT_BITS, OccupancyMachine, TransitionRefused
 from firmware_bridge.messages import AckResult, EventKind, Mode
 from firmware_bridge.notices import (
     CommandResult,
@@ -199,7 +199,12 @@ class DoorController:
         cursor = self.progress.cursor
         caught_up = cursor.event_id if cursor and cursor.boot_count == boot else 0
         if status.last_event_id != caught_up:
-            return  # events still on their way; their passages are not missing
+            return  # events still on their way; their passages and faults are not missing
+        self._reconcile_totals(status, boot)
+        self._reconcile_faults(status)
+
+    def _reconcile_totals(self, status: DeviceStatus, boot: int) -> None:
+        cursor = self.progress.cursor
         seen_in, seen_out = self.progress.seen_for(boot)
         missed_in, missed_out = status.total_in - seen_in, status.total_out - seen_out
         if missed_in < 0 or missed_out < 0:
@@ -210,6 +215,17 @@ class DoorController:
             self.counters["reconciliations"] += 1
             progress = LinkProgress(cursor, boot, status.total_in, status.total_out)
             self.apply(ev.Reconcile(missed_in, missed_out), progress=progress)
+
+    def _reconcile_faults(self, status: DeviceStatus) -> None:
+        """A fault event lost, or a reboot that cleared a fault: the STATUS bits decide."""
+        device = status.faults & SENSOR_FAULT_BITS
+        known = self.machine.sensor_faults
+        if device & ~known:
+            log.warning("door reports sensor faults %#x the kiosk had missed", device & ~known)
+            self.apply(ev.SensorFault(device & ~known))
+        if known & ~device:
+            log.warning("door no longer reports sensor faults %#x", known & ~device)
+            self.apply(ev.SensorFaultCleared(known & ~device))
 
     def _resend_mode_if_device_differs(self, status: DeviceStatus) -> None:
         wanted = Mode[self.machine.door_mode.name]

@@ -30,7 +30,7 @@ from door_controller import events as ev
 from door_controller.controller import DoorController, NoticeInbox
 from door_controller.effects import Effect
 from door_controller.occupancy import OccupancyMachine, TransitionRefused
-from firmware_bridge.driver import DoorLink
+from firmware_bridge.driver import DoorLink, LinkNotice
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,16 @@ class DoorService:
             store.close()
 
     def _loop(self, controller: DoorController) -> None:
+        def take(notice: LinkNotice) -> None:
+            try:
+                controller.handle_notice(notice)
+            except Exception:
+                # not acknowledged: the device re-sends it after the next reconnect
+                log.exception("door notice %r not taken; carrying on", notice)
+
         next_tick = time.monotonic()
         while not self._stopping.is_set():
-            self.inbox.drain(controller.handle_notice, timeout_s=0.01)
+            self.inbox.drain(take, timeout_s=0.01)
             self._run_calls(controller)
             if time.monotonic() >= next_tick:
                 controller.tick()

@@ -198,7 +198,8 @@ class HostLink:
     def _on_hello(self, hello: m.DeviceHello, now: float) -> None:
         answered = self._pending.pop(self._hello_seq(), None) if self._hello_pending() else None
         previous = self._known_boot
-        if previous is not None and hello.boot_count != previous:
+        rebooted = previous is not None and hello.boot_count != previous
+        if rebooted and previous is not None:
             self._on_reboot(previous, hello.boot_count)
         self._known_boot = self._session_boot = hello.boot_count
         same_boot = self._delivered is not None and self._delivered.boot_count == hello.boot_count
@@ -214,8 +215,9 @@ class HostLink:
             self._last_heartbeat = now
             info = DeviceInfo(hello.uid, hello.fw_version, hello.boot_count, oldest)
             self._notices.append(LinkUp(info))
-        if answered is None:
-            self._send_hello(now)  # unsolicited: the device restarted and needs our settings
+        if answered is None or rebooted:
+            # the device restarted (perhaps before it read our HELLO) and needs our settings
+            self._send_hello(now)
         self._send_event_ack(now, force=True)
 
     def _on_reboot(self, previous: int, boot_count: int) -> None:

@@ -82,7 +82,7 @@ def _read_lines(path: str) -> list[str]:
 
 
 def _usage_error(message: str) -> int:
-    logger.warning("door-sim: %s", message)
+    logger.info("door-sim: %s", message)  # the user sees it on stderr below
     print(f"kiosk door-sim: {message}", file=sys.stderr)
     return EXIT_USAGE
 

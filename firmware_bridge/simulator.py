@@ -108,7 +108,8 @@ class SimulatedBoard:
             return
         self._socat = subprocess.Popen(
             [SOCAT, f"PTY,link={self.port},raw,echo=0", f"UNIX-CONNECT:{self.serial_socket}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the launcher, which stops us in order
         )
         _wait_for(lambda: os.path.exists(self.port), "the pty link " + self.port,
                   self._socat)
@@ -172,7 +173,7 @@ class SimulatedBoard:
     # ----- internals -------------------------------------------------------
     def _start_firmware(self) -> None:
         args = ["--serial", str(self.serial_socket), "--control", str(self.control_socket),
-                "--flash", str(self.flash_dir)]
+                "--flash", str(self.flash_dir), "--exit-with-stdin"]
         if self.uid is not None:
             args += ["--uid", self.uid.hex()]
         env = dict(os.environ)
@@ -188,15 +189,29 @@ class SimulatedBoard:
             cmd = [sys.executable, "-m", "firmware_bridge.firmware.sim_main", *args]
         self.control_socket.unlink(missing_ok=True)
         with open(self.log_path, "ab") as log:
-            self._firmware = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                              stderr=subprocess.STDOUT, env=env)
+            # our end of its stdin closes when this process dies, however it dies,
+            # and the simulator then exits rather than run on as an orphan
+            self._firmware = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
+                                              stderr=subprocess.STDOUT, env=env,
+                                              start_new_session=True)
         firmware = self._firmware
-        _wait_for(lambda: self.control_socket.exists(), "the simulator's control socket",
-                  firmware, self.log_path)
-        self._control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._control.settimeout(5.0)
-        self._control.connect(str(self.control_socket))
-        self._control_file = self._control.makefile("rwb")
+        # the socket file appears at bind(), a moment before listen(): retry until it answers
+        _wait_for(self._connect_control, "the simulator's control socket", firmware,
+                  self.log_path)
+
+    def _connect_control(self) -> bool:
+        if not self.control_socket.exists():
+            return False
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(5.0)
+        try:
+            conn.connect(str(self.control_socket))
+        except (ConnectionRefusedError, FileNotFoundError):
+            conn.close()
+            return False
+        self._control = conn
+        self._control_file = conn.makefile("rwb")
+        return True
 
     def _close_control(self) -> None:
         if self._control_file is not None:

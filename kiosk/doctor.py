@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +30,7 @@ DOOR_BOARD_USB = (0x2E8A, 0x0005)  # Raspberry Pi Pico, MicroPython USB CDC
 VOLATILE_FILESYSTEMS = {"tmpfs", "ramfs", "overlay"}
 BRIDGE_STATE_TOPIC = "$SYS/broker/connection/+/state"
 DEFAULT_TIMEOUT_S = 3.0
+BRIDGE_CONF = Path("/etc/mosquitto/conf.d/central-bridge.conf")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,40 @@ def check_config(config: KioskConfig) -> list[CheckResult]:
     return results
 
 
+def bridged_out_topics(bridge_conf: Path) -> list[str] | None:
+    """The topics a mosquitto bridge config sends to central; None without the file."""
+    try:
+        lines = bridge_conf.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    topics = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == "topic" and fields[2] in ("out", "both"):
+            topics.append(fields[1])
+    return topics
+
+
+def check_bridge_config(config: KioskConfig, bridge_conf: Path) -> list[CheckResult]:
+    """The bridge forwards only its own branch's and kiosk's topics: the ids must match."""
+    try:
+        topics = bridged_out_topics(bridge_conf)
+    except OSError as exc:
+        return [warning("bridge", f"cannot read {bridge_conf}: {exc.strerror}",
+                        "run the doctor as root or as the kiosk user")]
+    if topics is None:
+        return []  # no bridge on this machine: the kiosk talks to central directly
+    events = (f"{config.mqtt.topic_root}/branches/{config.branch_id}"
+              f"/kiosks/{config.kiosk_id}/events")
+    if events in topics:
+        return [ok("bridge", f"{bridge_conf.name} forwards this kiosk's events to central")]
+    return [problem(
+        "bridge", f"{bridge_conf} does not forward {events}: this kiosk's events would "
+        "never leave the branch",
+        "make BRANCH and KIOSK in /etc/branch-checkin/site.env match kiosk.branch and "
+        "kiosk.id in kiosk.toml, then re-run deploy/pi/install.sh")]
+
+
 # --- door board ------------------------------------------------------------------------------
 
 
@@ -119,7 +154,8 @@ def _no_board_action() -> str:
     seen = boards_plugged_in()
     if seen:
         return ("a board is plugged in at " + ", ".join(seen) + ": if it is the door board, "
-                "put its serial in DOOR_SERIAL (site.env) and re-run install.sh, or in door.usb_serial")
+                "put its serial in DOOR_SERIAL (site.env) and re-run install.sh, "
+                "or in door.usb_serial")
     return "check the USB cable and that the board's LED is on; lsusb should list 2e8a:0005"
 
 
@@ -198,8 +234,6 @@ def check_door(door: DoorConfig, timeout_s: float) -> list[CheckResult]:
 
 
 def check_printer(config: KioskConfig, timeout_s: float) -> list[CheckResult]:
-    from dataclasses import replace
-
     from kiosk.printing.backends import PrinterUnavailableError, make_slip_printer
     from kiosk.printing.status import STATUS_QUERIES, silent
 
@@ -259,20 +293,20 @@ class _BrokerProbe:
         if settings.tls:
             self.client.tls_set(ca_certs=settings.ca_file)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self.reason = str(reason_code)
         self.refused = reason_code.is_failure
         self.connected.set()
 
-    def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
+    def _on_message(self, client, userdata, message) -> None:
         name = message.topic.split("/")[3]
         self.bridges[name] = message.payload.decode("utf-8", "replace")
 
 
 def check_broker(settings: MqttConfig, kiosk_id: str, timeout_s: float) -> list[CheckResult]:
     if not settings.enabled:
-        return [warning("broker", "MQTT is disabled (mqtt.enabled = false): nothing reaches central",
-                        "set mqtt.enabled = true")]
+        return [warning("broker", "MQTT is disabled (mqtt.enabled = false): "
+                        "nothing reaches central", "set mqtt.enabled = true")]
     where = f"{settings.host}:{settings.port}"
     probe = _BrokerProbe(settings, kiosk_id)
     probe.client.connect_timeout = timeout_s
@@ -323,9 +357,12 @@ def _bridge_results(probe: _BrokerProbe, host: str, timeout_s: float) -> list[Ch
 CHECKS = ("config", "door", "printer", "broker")
 
 
-def run_checks(config: KioskConfig, timeout_s: float, skip: Sequence[str] = ()) -> list[CheckResult]:
+def run_checks(
+    config: KioskConfig, timeout_s: float, skip: Sequence[str] = (),
+    bridge_conf: Path = BRIDGE_CONF,
+) -> list[CheckResult]:
     steps: dict[str, Callable[[], list[CheckResult]]] = {
-        "config": lambda: check_config(config),
+        "config": lambda: check_config(config) + check_bridge_config(config, bridge_conf),
         "door": lambda: check_door(config.door, timeout_s),
         "printer": lambda: check_printer(config, timeout_s),
         "broker": lambda: check_broker(config.mqtt, config.kiosk_id, timeout_s),
@@ -358,6 +395,10 @@ def doctor_main(config: KioskConfig, argv: list[str]) -> int:
                         help="seconds to wait for each device or the broker (default 3)")
     parser.add_argument("--skip", action="append", default=[], choices=CHECKS,
                         help="leave a check out (repeatable)")
+    parser.add_argument("--bridge-conf", type=Path, default=BRIDGE_CONF, metavar="FILE",
+                        help=f"the local broker's bridge to central (default {BRIDGE_CONF})")
+    if argv[:1] == ["--"]:  # `kiosk doctor --config FILE -- --timeout 1` passes the "--" on
+        argv = argv[1:]
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -365,7 +406,7 @@ def doctor_main(config: KioskConfig, argv: list[str]) -> int:
     if not 0 < args.timeout <= 60:
         print("kiosk doctor: --timeout must be between 0 and 60 seconds")
         return 2
-    results = run_checks(config, args.timeout, args.skip)
+    results = run_checks(config, args.timeout, args.skip, args.bridge_conf)
     for result in results:
         print(format_result(result))
     problems = sum(r.level == "problem" for r in results)

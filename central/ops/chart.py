@@ -6,6 +6,7 @@ hour marks in local time. Every text in it is escaped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
@@ -90,7 +91,7 @@ def _axis_labels(top_value: int, y: Any) -> str:
 
 def _step_line(pts: Sequence[tuple[float, int]], end: float, x: Any, y: Any) -> str:
     coords = [f"{x(pts[0][0]):.1f},{y(pts[0][1]):.1f}"]
-    for (_, previous), (t, count) in zip(pts, pts[1:], strict=False):
+    for (_, previous), (t, count) in itertools.pairwise(pts):
         coords.append(f"{x(t):.1f},{y(previous):.1f}")
         coords.append(f"{x(t):.1f},{y(count):.1f}")
     coords.append(f"{x(max(end, pts[-1][0])):.1f},{y(pts[-1][1]):.1f}")

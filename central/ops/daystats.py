@@ -40,8 +40,8 @@ class DayNumbers:
 
 def time_full(samples: Sequence[Sample], now: float) -> float:
     total = 0.0
-    for current, following in zip(samples, [*samples[1:], None], strict=True):
-        end = following.at if following is not None else max(now, current.at)
+    for i, current in enumerate(samples):
+        end = samples[i + 1].at if i + 1 < len(samples) else max(now, current.at)
         if current.state == "full":
             total += max(0.0, end - current.at)
     return total

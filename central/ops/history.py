@@ -142,6 +142,13 @@ class History:
                                 operator, ack_at))
         return alarms
 
+    def checkin_counts(self, day: date) -> dict[str, int]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT branch, count(*) FROM events WHERE type = 'checkin' AND day = ? "
+                "GROUP BY branch", (day.isoformat(),)).fetchall()
+        return {branch: count for branch, count in rows}
+
     def event_ids(self, day: date) -> list[str]:
         with self._lock:
             rows = self.conn.execute("SELECT event_id FROM events WHERE day >= ?",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from central.messages import CommandResultIn, EventIn, Incoming, OccupancyIn, StatusIn
@@ -58,6 +58,7 @@ class BranchView:
     received_at: datetime | None = None
     stale: bool = False
     open_alarms: int = 0
+    checkins_today: int = 0
     kiosks: dict[str, KioskView] = field(default_factory=dict)
 
     def problems(self, outbox_warn: int) -> list[str]:
@@ -127,8 +128,10 @@ class AlarmNotFound(KeyError):
 class OpsModel:
     """Every branch's latest state, the alarms and the commands operators issued."""
 
-    def __init__(self, branches: dict[str, BranchInfo], *, outbox_warn: int = 50,
-                 stale_after_s: float = 180.0) -> None:
+    def __init__(self, branches: dict[str, BranchInfo], *, zone: tzinfo = UTC,
+                 outbox_warn: int = 50, stale_after_s: float = 180.0) -> None:
+        self.zone = zone
+        self.today: date | None = None
         self.outbox_warn = outbox_warn
         self.stale_after_s = stale_after_s
         self.branches: dict[str, BranchView] = {
@@ -140,6 +143,7 @@ class OpsModel:
 
     # -- messages ---------------------------------------------------------------------------
     def apply(self, message: Incoming, now: datetime) -> Changes:
+        self._roll_day(now)
         if isinstance(message, OccupancyIn):
             return self._occupancy(message, now)
         if isinstance(message, StatusIn):
@@ -195,6 +199,9 @@ class OpsModel:
         while len(self._seen_events) > MAX_SEEN_EVENTS:
             self._seen_events.popitem(last=False)
         changes = Changes(new_events=[event])
+        if event.type == "checkin" and event.at.astimezone(self.zone).date() == self.today:
+            self.branch(event.branch).checkins_today += 1
+            changes.branches.add(event.branch)
         if event.type == "alarm":
             alarm = Alarm(event.event_id, event.branch, event.kiosk, event.payload["kind"],
                           event.payload["detail"], event.at.isoformat())
@@ -248,6 +255,11 @@ class OpsModel:
             self._seen_events[alarm.event_id] = None
             self._add_alarm(alarm)
 
+    def restore_checkins(self, counts: dict[str, int], now: datetime) -> None:
+        self._roll_day(now)
+        for branch, count in counts.items():
+            self.branch(branch).checkins_today = count
+
     def restore_seen(self, event_ids: list[str]) -> None:
         for event_id in event_ids:
             self._seen_events[event_id] = None
@@ -256,6 +268,8 @@ class OpsModel:
     def tick(self, now: datetime) -> Changes:
         """Mark branches whose occupancy has not been heard for too long (60 s is the norm)."""
         changes = Changes()
+        if self._roll_day(now):
+            changes.branches |= set(self.branches)
         for view in self.branches.values():
             if view.received_at is None:
                 continue
@@ -265,6 +279,16 @@ class OpsModel:
                 changes.branches.add(view.branch)
         return changes
 
+    def _roll_day(self, now: datetime) -> bool:
+        """Start a new day's counts at local midnight; True when the day changed."""
+        today = now.astimezone(self.zone).date()
+        if today == self.today:
+            return False
+        self.today = today
+        for view in self.branches.values():
+            view.checkins_today = 0
+        return True
+
     # -- views for the page -----------------------------------------------------------------
     def tile(self, branch: str) -> dict[str, Any]:
         view = self.branches[branch]
@@ -272,7 +296,8 @@ class OpsModel:
             "id": view.branch, "name": view.name, "region": view.region,
             "count": view.count, "limit": view.limit, "waiting": view.waiting,
             "state": view.state, "at": view.occupancy_at, "stale": view.stale,
-            "alarms": view.open_alarms, "problems": view.problems(self.outbox_warn),
+            "alarms": view.open_alarms, "checkins": view.checkins_today,
+            "problems": view.problems(self.outbox_warn),
             "kiosks": [
                 {"id": k.kiosk, "online": k.online, "door": k.door, "printer": k.printer,
                  "outbox": k.outbox, "last_feed_at": k.last_feed_at, "version": k.version,

@@ -137,8 +137,12 @@ create_user() {
         useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home \
             --shell /usr/sbin/nologin "$KIOSK_USER"
     fi
-    # Screen (video, render), touch (input), door (dialout), printer (lp).
-    usermod -a -G video,render,input,dialout,lp "$KIOSK_USER"
+    # Screen (video, render), touch (input), door (dialout), printer (lp); the
+    # same groups the kiosk unit asks for with SupplementaryGroups=.
+    for group in video render input dialout lp; do
+        getent group "$group" >/dev/null || die 6 "group '$group' is missing: is this Raspberry Pi OS?"
+        usermod -a -G "$group" "$KIOSK_USER"
+    done
 }
 
 own() { # own USER:GROUP PATH, unless SKIP_USERS
@@ -245,6 +249,26 @@ install_broker() {
     own mosquitto:mosquitto "$ROOT/var/lib/mosquitto"
 }
 
+# --- kernel command line ---------------------------------------------------------
+enable_memory_cgroup() {
+    # Raspberry Pi kernels boot with the memory cgroup off; without it the
+    # kiosk unit's MemoryHigh=/MemoryMax= are silently not enforced. The
+    # kernel reads cmdline.txt at the next boot.
+    cmdline="$ROOT/boot/firmware/cmdline.txt"
+    [ -f "$cmdline" ] || cmdline="$ROOT/boot/cmdline.txt"
+    if [ ! -f "$cmdline" ]; then
+        say "no cmdline.txt: add cgroup_enable=memory to the kernel command line yourself"
+        return
+    fi
+    for token in cgroup_enable=memory cgroup_memory=1; do
+        if ! tr ' ' '\n' < "$cmdline" | grep -qx "$token"; then
+            # cmdline.txt is one line: the token goes at its end.
+            sed -i "1s/\$/ $token/" "$cmdline"
+            say "added $token to $cmdline; it takes effect at the next reboot"
+        fi
+    done
+}
+
 # --- services ----------------------------------------------------------------------
 start_services() {
     [ "$SKIP_SYSTEMCTL" = 1 ] && { say "skipping services and udev (SKIP_SYSTEMCTL=1 or ROOT set)"; return; }
@@ -275,5 +299,6 @@ install_config
 install_units
 install_udev_rules
 install_broker
+enable_memory_cgroup
 start_services
 say "done. Check the kiosk with: sudo -u $KIOSK_USER $APP_DIR/venv/bin/kiosk doctor --config $ETC_DIR/kiosk.toml"

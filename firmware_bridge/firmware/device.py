@@ -115,6 +115,11 @@ class DeviceCore:
             wait = min(wait, ticks_diff(self._admit_deadline, now))
         return max(0, wait)
 
+    def rx_counters(self):
+        counters = dict(self._splitter.counters)
+        counters.update(self.counters)
+        return counters
+
     def unacked_events(self):
         return [(e[0], e[2], e[3]) for e in self._events]
 

@@ -12,7 +12,7 @@ import sys
 import time
 
 from .app import DoorApp
-from .compat import ticks_add, ticks_ms
+from .compat import ticks_add, ticks_diff, ticks_ms
 from .flash import FlashStore
 from .scenario import parse_line
 from .simhw import SimHardware
@@ -146,7 +146,7 @@ class SerialSocket:
 
 
 class Simulator:
-    def __init__(self, serial_path, control_path, flash_dir, uid_hex=None):
+    def __init__(self, serial_path, control_path, flash_dir, uid_hex=None, watch_launcher=False):
         self.poller = Poller()
         self.serial = SerialSocket(unix_listener(serial_path), self.poller)
         self.control = unix_listener(control_path)
@@ -158,6 +158,10 @@ class Simulator:
         uid = _board_uid(flash, uid_hex)
         self.app = DoorApp(self.hw, self.serial, flash, uid)
         self.running = True
+        # the launcher holds our stdin open; end of file means it is gone, and so are we
+        self.launcher = sys.stdin.buffer if watch_launcher else None
+        if self.launcher is not None:
+            self.poller.register(self.launcher)
 
     def run(self):
         print("ready boot_count=%d" % self.app.boot_count)
@@ -169,7 +173,10 @@ class Simulator:
             self.app.step(ticks_ms())
 
     def _on_ready(self, obj, flags):
-        if obj is self.serial.listener:
+        if obj is self.launcher:
+            if not self.launcher.read(1):
+                self.running = False
+        elif obj is self.serial.listener:
             self.serial.accept()
         elif obj is self.control:
             conn, _addr = self.control.accept()
@@ -269,6 +276,7 @@ class Simulator:
             "scheduled_edges": self.hw.pending(),
             "host_connected": self.serial.conn is not None,
             "dropped_tx": self.serial.dropped_tx,
+            "link_counters": core.rx_counters(),
         }
 
 
@@ -280,7 +288,7 @@ def _send_all(conn, data):
             sent = conn.send(data)
             data = data[sent:]
         except OSError:
-            if ticks_ms() - deadline > 0:
+            if ticks_diff(ticks_ms(), deadline) > 0:
                 return
             time.sleep_ms(1) if MICROPYTHON else time.sleep(0.001)
 
@@ -297,11 +305,17 @@ def _board_uid(flash, uid_hex):
 
 
 def parse_args(argv):
-    opts = {"--serial": None, "--control": None, "--flash": None, "--uid": None}
+    opts = {"--serial": None, "--control": None, "--flash": None, "--uid": None,
+            "--exit-with-stdin": False}
     i = 0
     while i < len(argv):
+        if argv[i] == "--exit-with-stdin":
+            opts["--exit-with-stdin"] = True
+            i += 1
+            continue
         if argv[i] not in opts or i + 1 >= len(argv):
-            raise SystemExit("usage: sim_main --serial SOCK --control SOCK --flash DIR [--uid HEX]")
+            raise SystemExit("usage: sim_main --serial SOCK --control SOCK --flash DIR "
+                             "[--uid HEX] [--exit-with-stdin]")
         opts[argv[i]] = argv[i + 1]
         i += 2
     if not (opts["--serial"] and opts["--control"] and opts["--flash"]):
@@ -311,7 +325,8 @@ def parse_args(argv):
 
 def main(argv):
     opts = parse_args(argv)
-    sim = Simulator(opts["--serial"], opts["--control"], opts["--flash"], opts["--uid"])
+    sim = Simulator(opts["--serial"], opts["--control"], opts["--flash"], opts["--uid"],
+                    opts["--exit-with-stdin"])
     sim.run()
 
 

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 RESYNC_KEY = "sync.last_resync_day"
 OUTBOX_BATCH = 200
 IDLE_WAKE_S = 1.0
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason: the broker had nobody to deliver to
 
 
 class BranchPort(Protocol):
@@ -114,6 +115,7 @@ class SyncClient:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._acks: list[str] = []
+        self._unheard: list[int] = []
         self._resync_days: list[date] = []
         self._connections = 0
         self._connected = False
@@ -232,7 +234,10 @@ class SyncClient:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int,
                     reason_code: ReasonCode, properties: Properties) -> None:
-        if reason_code.is_failure:
+        if reason_code.value == NO_MATCHING_SUBSCRIBERS:
+            with self._lock:
+                self._unheard.append(mid)
+        elif reason_code.is_failure:
             self.counters["publish_refused"] += 1
             log.warning("the broker refused a message (%s); it is sent again later",
                         reason_code)
@@ -395,8 +400,14 @@ class SyncClient:
         return connections
 
     def _apply_acks(self, store: Store, tracker: OutboxTracker) -> None:
+        now_m = time.monotonic()
         with self._lock:
             acks, self._acks = self._acks, []
+            unheard, self._unheard = self._unheard, []
+        for mid in unheard:
+            tracker.unheard(mid, now_m)
+        if unheard:
+            self.counters["events_unheard"] += len(unheard)
         if not acks:
             return
         removed = store.acknowledge_events(acks)
@@ -423,7 +434,7 @@ class SyncClient:
                                     row.event_id, info.rc)
                         room = 0
                         break
-                    tracker.sent(row.event_id, info, now_m)
+                    tracker.sent(row.event_id, info, now_m, info.mid)
                     published.append(row.seq)
                     room -= 1
                 tracker.cursor = row.seq

@@ -5,6 +5,10 @@ when this process has not sent it yet, again after every reconnect, and again wh
 has not acknowledged it within ``resend_after_s``. A row paho still holds (no PUBACK yet) is
 left to paho, which re-sends it itself after a reconnect. At most ``window`` rows wait for a
 PUBACK at once, so a long outbox never piles up in paho's memory.
+
+A PUBACK that says "no matching subscribers" (MQTT 5 reason 0x10) means central was not
+listening, as after a broker restart that lost its session: such a row is due again soon, after
+1, 2, 4... seconds (never later than ``resend_after_s``), until central acknowledges something.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class _Sent:
     connection: int
 
 
+UNHEARD_RETRY_S = 1.0
+
+
 class OutboxTracker:
     def __init__(self, *, window: int = 100, resend_after_s: float = 30.0) -> None:
         if window < 1:
@@ -37,7 +44,10 @@ class OutboxTracker:
         self.cursor = 0  # the highest seq looked at in the current pass
         self._sent: dict[str, _Sent] = {}
         self._unconfirmed: set[str] = set()
+        self._mids: dict[int, str] = {}
         self._pass_started: float | None = None
+        self._retry_at: float | None = None
+        self._unheard_streak = 0
 
     def connected(self, now: float) -> None:
         """A new connection: every unacknowledged row is due again, from the start."""
@@ -49,7 +59,22 @@ class OutboxTracker:
         self._pass_started = now
 
     def resend_pass_due(self, now: float) -> bool:
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            return True
         return self._pass_started is None or now - self._pass_started >= self.resend_after_s
+
+    def unheard(self, mid: int, now: float) -> None:
+        """The broker had no subscriber for the message ``mid``: try it again soon."""
+        event_id = self._mids.pop(mid, None)
+        sent = self._sent.get(event_id) if event_id is not None else None
+        if sent is None:
+            return
+        delay = min(self.resend_after_s, UNHEARD_RETRY_S * 2 ** min(self._unheard_streak, 16))
+        self._unheard_streak += 1
+        sent.at = now - self.resend_after_s + delay
+        retry_at = now + delay
+        self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
 
     def in_flight(self) -> int:
         """Rows published and not yet acknowledged by the broker (PUBACK)."""
@@ -68,16 +93,19 @@ class OutboxTracker:
             return False
         return sent.connection != self.connection or now - sent.at >= self.resend_after_s
 
-    def sent(self, event_id: str, delivery: Delivery, now: float) -> None:
+    def sent(self, event_id: str, delivery: Delivery, now: float, mid: int | None = None
+             ) -> None:
         self._sent[event_id] = _Sent(delivery, now, self.connection)
         self._unconfirmed.add(event_id)
+        if mid is not None:
+            self._mids[mid] = event_id
 
     def acknowledged(self, event_ids: Iterable[str]) -> None:
+        """Central stored these; it is listening again, so the unheard backoff starts over."""
         for event_id in event_ids:
             self._sent.pop(event_id, None)
             self._unconfirmed.discard(event_id)
+        self._unheard_streak = 0
+        if len(self._mids) > 4 * max(len(self._sent), self.window):
+            self._mids = {m: e for m, e in self._mids.items() if e in self._sent}
 
-    def forget_all(self) -> None:
-        """Rows that left the outbox some other way (never while central may still ack)."""
-        self._sent.clear()
-        self._unconfirmed.clear()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from kiosk.branch import BranchView
 from kiosk.checkin import CheckinResult
-from kiosk.ui.i18n import N_
 from kiosk.rules import Reason
+from kiosk.ui.i18n import N_
 
 PRINTED_STATES = ("ok", "paper_low")
 

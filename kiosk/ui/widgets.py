@@ -14,6 +14,7 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 
@@ -94,3 +95,10 @@ class HoldCorner(ButtonBehavior, Label):
 
     def on_hold(self) -> None:
         pass
+
+
+class QueueRow(BoxLayout):
+    """One waiting ticket on the staff's queue screen, with its two actions."""
+
+    ticket = StringProperty("")
+    party = NumericProperty(1)

@@ -11,7 +11,7 @@ from central.messages import Rejected, parse_message
 from central.service import CentralService
 from central.topics import Topic, TopicError, Topics
 from tests.brokerkit import MqttListener, wait_until
-from tests.central.conftest import BRANCH, KIOSK, TOPICS, event_json, monday
+from tests.central.central_helpers import BRANCH, KIOSK, TOPICS, event_json, monday
 
 EVENTS = TOPICS.kiosk(BRANCH, KIOSK, "events")
 EVENT_TOPIC = Topic("events", BRANCH, KIOSK)
@@ -34,6 +34,7 @@ EVENT_TOPIC = Topic("events", BRANCH, KIOSK)
         (json.dumps({**event_json(), "at": "2026-11-23T10:31:00"}).encode(), "bad_value"),
         (json.dumps({**event_json(), "outcome": "teleported"}).encode(), "bad_value"),
         (json.dumps(event_json("teleport")).encode(), "unknown_type"),
+        (json.dumps(event_json(ticket="A\u0000")).encode(), "bad_value"),
         (json.dumps({k: v for k, v in event_json().items() if k != "ticket"}).encode(),
          "missing_field"),
     ],
@@ -99,6 +100,7 @@ BAD_MESSAGES = [
 ]
 
 
+@pytest.mark.broker
 def test_bad_input_on_every_topic_is_dropped_and_counted(
     central: CentralService, kiosk: MqttListener, caplog: pytest.LogCaptureFixture
 ) -> None:

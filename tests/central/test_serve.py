@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from central.mqtt_link import BrokerSettings, MqttLink
 from central.service import CentralService
 from central.store import CentralStore
 from kiosk.bookings import parse_booking
 from tests.brokerkit import MosquittoBroker, MqttListener, wait_until
-from tests.central.conftest import (
+from tests.central.central_helpers import (
     BRANCH,
     BRANCH_CONFIG,
     KIOSK,
@@ -20,6 +22,8 @@ from tests.central.conftest import (
     monday,
     start_central,
 )
+
+pytestmark = pytest.mark.broker
 
 EVENTS = TOPICS.kiosk(BRANCH, KIOSK, "events")
 ACKS = TOPICS.acks(BRANCH, KIOSK)
@@ -97,8 +101,8 @@ def test_resync_sends_the_whole_day_again(central: CentralService, kiosk: MqttLi
 def test_latest_status_occupancy_and_the_will(
     central: CentralService, mosquitto: MosquittoBroker, tcp_relay: object
 ) -> None:
-    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
     from tests.brokerkit import TcpRelay
 
@@ -164,3 +168,49 @@ def test_an_event_not_yet_stored_comes_back_after_a_crash(
         wait_until(lambda: event["event_id"] in acked_ids(kiosk), 5, "its ack")
     finally:
         service.stop()
+
+
+def test_a_lost_database_connection_is_survived(
+    pg_dsn: str, mosquitto: MosquittoBroker, kiosk: MqttListener
+) -> None:
+    import psycopg
+
+    from central.store import open_store
+
+    store = open_store(pg_dsn)
+    service = start_central(store, mosquitto.port, client_id="central-pg")
+    try:
+        first = event_json()
+        kiosk.publish(EVENTS, first)
+        wait_until(lambda: first["event_id"] in acked_ids(kiosk), 10, "first ack")
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+        assert killed, "central's connection was there to be cut"
+        second = event_json("passage")
+        kiosk.publish(EVENTS, second)
+        wait_until(lambda: second["event_id"] in acked_ids(kiosk), 15, "ack after reconnect")
+        assert store.event_count() == 2
+        assert service.counters.get("store_errors") >= 1
+    finally:
+        service.stop()
+        store.close()
+
+
+def test_a_retired_process_leaves_the_group(
+    sqlite_store: CentralStore, mosquitto: MosquittoBroker, kiosk: MqttListener
+) -> None:
+    staying = start_central(sqlite_store, mosquitto.port, client_id="central-a")
+    leaving = start_central(sqlite_store, mosquitto.port, client_id="central-b")
+    try:
+        leaving.stop(leave=True)
+        # Without leaving, the broker would queue every other event for central-b's session.
+        events = [event_json() for _ in range(100)]
+        for event in events:
+            kiosk.publish(EVENTS, event)
+        wait_until(lambda: acked_ids(kiosk) >= {e["event_id"] for e in events}, 10,
+                   "every event acknowledged by the process that stayed")
+        assert staying.counters.get("events_stored") == 100
+    finally:
+        staying.stop()

@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from central.messages import CommandResultIn, EventIn, OccupancyIn, StatusIn
 from central.store import CentralStore, open_store
-from central.topics import Topic
 from kiosk.bookings import parse_booking
-from tests.central.conftest import BRANCH_CONFIG, booking_json, event_json, monday
+from tests.central.central_helpers import BRANCH_CONFIG, booking_json, event_json, monday
 
 
 def _event(branch: str = "krakow-1", kiosk: str = "k1", **fields: object) -> EventIn:
@@ -70,7 +69,7 @@ def test_branch_config_by_version(store: CentralStore) -> None:
 def test_events_are_stored_once(store: CentralStore) -> None:
     events = [_event() for _ in range(20)]
     assert store.store_events(events) == 20
-    assert store.store_events(events[5:10] + [_event(kiosk="k2")]) == 1
+    assert store.store_events([*events[5:10], _event(kiosk="k2")]) == 1
     assert store.event_count() == 21
     assert store.event_count(branch="krakow-1") == 21
     assert len(store.events(kiosk="k2")) == 1
@@ -129,6 +128,3 @@ def test_reopening_keeps_everything(store_target: str) -> None:
     finally:
         second.close()
 
-
-def test_topic_parse_round_trip() -> None:
-    assert Topic("events", "krakow-1", "k1") == Topic("events", "krakow-1", "k1")

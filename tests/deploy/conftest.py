@@ -8,40 +8,24 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from deploy_testkit import (
+    CENTRAL_PASSWORD,
+    CENTRAL_USER,
     DEPLOY,
+    KIOSK_PASSWORDS,
+    TOPIC_ROOT,
+    Branch,
     Broker,
+    Central,
     add_password,
     free_port,
     give_to_mosquitto_user,
     make_tls,
     render,
 )
-
-TOPIC_ROOT = "checkin/v1"
-CENTRAL_USER, CENTRAL_PASSWORD = "central", "central-secret"
-KIOSK_PASSWORDS = {("krk-01", "kiosk-1"): "krk-secret", ("waw-02", "kiosk-1"): "waw-secret"}
-
-
-@dataclass
-class Central:
-    broker: Broker
-    tls_port: int
-    service_port: int
-    ca_file: Path
-    conf_dir: Path
-
-
-@dataclass
-class Branch:
-    broker: Broker
-    local_port: int
-    lan_port: int
-    bridge_user: str
 
 
 @pytest.fixture

@@ -241,3 +241,27 @@ def connect_probe(
     for topic in subscribe:
         probe.subscribe(topic)
     return probe
+
+
+# --- the two brokers of the deployment tests (fixtures in conftest.py) ---
+
+TOPIC_ROOT = "checkin/v1"
+CENTRAL_USER, CENTRAL_PASSWORD = "central", "central-secret"
+KIOSK_PASSWORDS = {("krk-01", "kiosk-1"): "krk-secret", ("waw-02", "kiosk-1"): "waw-secret"}
+
+
+@dataclass
+class Central:
+    broker: Broker
+    tls_port: int
+    service_port: int
+    ca_file: Path
+    conf_dir: Path
+
+
+@dataclass
+class Branch:
+    broker: Broker
+    local_port: int
+    lan_port: int
+    bridge_user: str

@@ -10,9 +10,14 @@ import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import CENTRAL_PASSWORD, CENTRAL_USER, KIOSK_PASSWORDS, TOPIC_ROOT, Branch, Central
 from deploy_testkit import (
+    CENTRAL_PASSWORD,
+    CENTRAL_USER,
     DEPLOY,
+    KIOSK_PASSWORDS,
+    TOPIC_ROOT,
+    Branch,
+    Central,
     add_password,
     connect_probe,
     give_to_mosquitto_user,
@@ -302,5 +307,7 @@ def test_branch_network_listener_wants_a_staff_password(branch: Branch) -> None:
         return True
 
     wait_until(staff_gets_in, 5, "the staff account to work after a reload")
-    # The kiosk's own loopback port stays open without a password.
+    # The kiosk's own loopback port stays open without a password, and does not refuse
+    # the user name and password the example kiosk.toml sends.
     connect_probe(branch.local_port, "kiosk-1").close()
+    connect_probe(branch.local_port, "kiosk-1", "krakow-lagiewnicka-k1", "anything").close()

@@ -20,6 +20,8 @@ RASPBERRY_PI_OS = (
 )
 DEBIAN_MOSQUITTO_CONF = "pid_file /run/mosquitto/mosquitto.pid\npersistence true\n" \
     "log_dest file /var/log/mosquitto/mosquitto.log\ninclude_dir /etc/mosquitto/conf.d\n"
+CMDLINE = "console=serial0,115200 console=tty1 root=PARTUUID=4d8097e2-02 rootfstype=ext4 " \
+    "fsck.repair=yes rootwait\n"
 SITE = {
     "BRANCH": "krk-01", "KIOSK": "kiosk-1", "TOPIC_ROOT": "checkin/v1",
     "CENTRAL_HOST": "mqtt.example.com", "CENTRAL_PORT": "8883",
@@ -36,6 +38,8 @@ def make_root(tmp_path: Path, os_release: str = RASPBERRY_PI_OS) -> Path:
     (root / "etc" / "mosquitto" / "mosquitto.conf").write_text(DEBIAN_MOSQUITTO_CONF)
     (root / "etc" / "branch-checkin").mkdir()
     (root / "etc" / "branch-checkin" / "central-ca.crt").write_text("CA certificate\n")
+    (root / "boot" / "firmware").mkdir(parents=True)
+    (root / "boot" / "firmware" / "cmdline.txt").write_text(CMDLINE)
     return root
 
 
@@ -111,6 +115,9 @@ def test_install_puts_every_piece_in_place(tmp_path: Path) -> None:
                  "mosquitto.service.d/branch-checkin.conf"):
         assert (etc / "systemd/system" / unit).is_file(), unit
     assert (root / "opt/branch-checkin/deploy/health/check-all.sh").stat().st_mode & 0o111
+    # The memory cgroup (for MemoryMax=) on the kernel command line, still one line.
+    assert (root / "boot/firmware/cmdline.txt").read_text() == \
+        CMDLINE.rstrip("\n") + " cgroup_enable=memory cgroup_memory=1\n"
     placeholder = re.compile(r"@[A-Z][A-Z0-9_]*@")
     for path in etc.rglob("*"):  # everything rendered goes under /etc
         if path.is_file():

@@ -234,3 +234,24 @@ def test_the_inbox_hands_notices_over_in_order() -> None:
     assert inbox.drain(seen.append) == 2
     assert [n.cursor.event_id for n in seen] == [1, 2, 3, 4, 5]
     assert inbox.drain(seen.append, timeout_s=0.01) == 0
+
+
+def test_a_fault_the_device_no_longer_reports_is_cleared_from_its_status(kiosk: Kiosk) -> None:
+    from firmware_bridge.notices import DeviceRebooted
+
+    kiosk.controller.handle_notice(door_event(1, EventKind.FAULT_SET, arg=0))
+    assert kiosk.machine.state is BranchState.FAULT
+    kiosk.controller.handle_notice(DeviceRebooted(3, 4))  # the restart cleared the fault
+    kiosk.controller.handle_notice(link_up(boot=4))
+    kiosk.controller.handle_notice(status(last_event_id=0, total_in=0, total_out=0))
+    assert kiosk.machine.state is BranchState.OPEN
+
+
+def test_a_fault_whose_event_was_lost_is_taken_from_the_status(kiosk: Kiosk) -> None:
+    kiosk.controller.handle_notice(door_event(1, EventKind.PASS_IN))
+    faulty = DeviceStatus(1000, Mode.HOLD, 0, 1, 0, 1, 0, 0, 0b10, 1)
+    kiosk.controller.handle_notice(faulty)
+    assert kiosk.machine.state is BranchState.FAULT and kiosk.machine.sensor_faults == 0b10
+    ahead = DeviceStatus(1000, Mode.HOLD, 0, 1, 0, 1, 0, 0, 0, 2)  # event 2 on its way
+    kiosk.controller.handle_notice(ahead)
+    assert kiosk.machine.sensor_faults == 0b10, "the clearing event itself will say so"

@@ -63,7 +63,8 @@ def test_bad_frames_are_dropped_and_counted(vector: dict) -> None:
         return
     decoder = FrameDecoder()
     assert decoder.feed(stream) == []
-    assert decoder.counters[vector["reject"]] == 1
+    drops = {k: v for k, v in decoder.counters.items() if k.startswith("dropped") and v}
+    assert drops == {vector["reject"]: 1}
     # the link goes on: the next good frame comes through
     assert decoder.feed(good) == [Packet(PacketType.STATUS, 1, bytes(22))]
 
@@ -147,3 +148,31 @@ def test_decoder_survives_mutated_streams(data: st.DataObject) -> None:
     assert all(p in packets for p in got)
     dropped = sum(v for k, v in decoder.counters.items() if k.startswith("dropped"))
     assert decoder.counters["frames_ok"] + dropped <= bytes(mutated).count(0)
+
+
+def test_packet_with_a_payload_of_the_wrong_length_is_dropped_and_counted() -> None:
+    link = HostLink(first_seq=0)
+    link.connection_made(0.0)
+    link.receive_data(b"\x00" + encode_packet(PacketType.EVENT, 1, bytes(10)), 0.01)
+    assert link.counters["dropped_bad_payload"] == 1
+    assert link.pop_notices() == []
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(
+    st.binary(max_size=70),
+    st.builds(lambda t, s, p: encode_packet(t, s, p),
+              st.sampled_from([0x41, 0x42, 0x43, 0x44, 0x7F]), st.integers(0, 255),
+              st.binary(max_size=30)),
+), max_size=30))
+def test_host_link_survives_any_device_stream(chunks: list[bytes]) -> None:
+    """Well-framed packets with nonsense payloads included: the link never raises."""
+    link = HostLink(first_seq=0)
+    link.connection_made(0.0)
+    now = 0.0
+    for chunk in chunks:
+        now += 0.01
+        link.receive_data(chunk, now)
+        link.tick(now)
+        link.pop_notices()
+        link.data_to_send()

@@ -4,6 +4,7 @@ listener that plays central's part of acknowledging events (for tests of the kio
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -69,15 +70,19 @@ def feed(*bookings: dict[str, Any]) -> dict[str, Any]:
     return {"bookings": list(bookings)}
 
 
-def day_bookings(count: int, start: datetime | None = None, prefix: str = "b") -> list[dict[str, Any]]:
-    """``count`` bookings at 10:00 with distinct valid codes."""
+def day_bookings(count: int, start: datetime | None = None,
+                 prefix: str = "b") -> list[dict[str, Any]]:
+    """``count`` bookings at ``start`` (10:00 on Monday) with distinct valid codes."""
     start = start or monday(10)
+    return [booking_json(f"{prefix}-{i:05d}", code_for(f"{prefix}-{i}"), start)
+            for i in range(count)]
+
+
+def code_for(seed: str) -> str:
+    """A booking code made from ``seed``: 8 Crockford base32 characters."""
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-    result = []
-    for i in range(count):
-        code = "".join(alphabet[(i // 32**k) % 32] for k in range(4)) + "QRST"
-        result.append(booking_json(f"{prefix}-{i:05d}", code, start))
-    return result
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:5], "big")
+    return "".join(alphabet[(number >> (5 * k)) & 31] for k in range(8))
 
 
 class CentralAcker(MqttListener):

@@ -200,6 +200,28 @@ def test_a_resend_pass_starts_over_from_the_first_row() -> None:
     assert tracker.cursor == 0
 
 
+def test_a_row_nobody_heard_is_due_again_soon_with_a_growing_delay() -> None:
+    tracker = OutboxTracker(window=10, resend_after_s=30)
+    tracker.connected(0.0)
+    tracker.restart_pass(0.0)
+    delivery = Delivery()
+    delivery.done = True
+    tracker.sent("e1", delivery, 0.0, mid=7)
+    tracker.unheard(7, 0.5)  # PUBACK "no matching subscribers"
+    assert not tracker.resend_pass_due(1.4)
+    assert not tracker.wants("e1", 1.4)
+    assert tracker.resend_pass_due(1.5) and tracker.wants("e1", 1.5)
+    tracker.sent("e1", delivery, 1.5, mid=8)
+    tracker.unheard(8, 1.6)  # still nobody: twice as long
+    assert not tracker.wants("e1", 3.5)
+    assert tracker.wants("e1", 3.6)
+    tracker.acknowledged(["e0"])  # central is back: the delay starts over
+    tracker.sent("e1", delivery, 4.0, mid=9)
+    tracker.unheard(9, 4.0)
+    assert tracker.wants("e1", 5.0)
+    tracker.unheard(12345, 5.0)  # a message id the tracker never saw changes nothing
+
+
 # --- the throttle ---------------------------------------------------------------------------
 
 

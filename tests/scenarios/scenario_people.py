@@ -9,6 +9,7 @@ body left the last beam, which is the edge a counter completes the passage on.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ class Person:
         points = self.path
         if t_ms <= points[0][0]:
             return points[0][1]
-        for (t0, x0), (t1, x1) in zip(points, points[1:], strict=False):
+        for (t0, x0), (t1, x1) in itertools.pairwise(points):
             if t_ms <= t1:
                 return x0 + (x1 - x0) * (t_ms - t0) / (t1 - t0) if t1 > t0 else x1
         return points[-1][1]
@@ -81,11 +82,15 @@ class Scenario:
         end = max(p.path[-1][0] for p in self.people) + 50 if self.people else 0
         lines: list[dict[str, Any]] = []
         rng = random.Random(self.name)
+        by_second: dict[int, list[Person]] = {}  # only people on their way can break a beam
+        for person in self.people:
+            for second in range(person.path[0][0] // 1000, person.path[-1][0] // 1000 + 1):
+                by_second.setdefault(second, []).append(person)
         for beam, beam_x in BEAMS.items():
             real: list[tuple[int, bool]] = []
             blocked = False
             for t in range(0, end + 1):
-                now = any(p.covers(beam_x, t) for p in self.people)
+                now = any(p.covers(beam_x, t) for p in by_second.get(t // 1000, ()))
                 if now != blocked:
                     real.append((t, now))
                     blocked = now
@@ -125,8 +130,8 @@ class Scenario:
         header = [
             f"# {self.description}",
             f"# category: {self.category}",
-            "# expect: in=%d out=%d" % (sum(1 for d, _ in truth if d == "in"),
-                                        sum(1 for d, _ in truth if d == "out")),
+            f"# expect: in={sum(1 for d, _ in truth if d == 'in')} "
+            f"out={sum(1 for d, _ in truth if d == 'out')}",
             "# truth: " + json.dumps([[d, t] for d, t in truth]),
         ]
         body = [json.dumps(line) for line in self.edges()]

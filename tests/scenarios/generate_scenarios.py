@@ -1,6 +1,6 @@
 """Write the counting scenario suite (tests/scenarios/*.jsonl) from a fixed seed.
 
-    python tests/scenarios/generate.py [directory]
+    python tests/scenarios/generate_scenarios.py [directory]
 
 Categories: single_file (one person at a time, target 100 %), stream (people following each
 other), hesitation (turning back, stepping back and forth), standing (someone standing in the
@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from people import BEAM_GAP, FAR, Person, Scenario, walk  # noqa: E402
+from scenario_people import BEAM_GAP, FAR, Person, Scenario, walk  # noqa: E402
 
 SEED = 20261123
 
@@ -137,10 +137,13 @@ def door_held_open(rng: random.Random) -> Scenario:
     return scenario
 
 
-def close_behind(rng: random.Random) -> Scenario:
+def close_behind(rng: random.Random, name: str = "two_close_behind",
+                 speeds: tuple[float, float] = (1.0, 1.4),
+                 description: str = "Two people one close behind the other (4 to 12 cm apart)",
+                 ) -> Scenario:
     people, t = [], 200
     for _ in range(15):
-        speed = rng.uniform(1.0, 1.4)
+        speed = rng.uniform(*speeds)
         direction = rng.choice(["in", "out"])
         first = walk(direction, t, speed, rng.uniform(22, 40))
         second_depth = rng.uniform(22, 40)
@@ -148,8 +151,7 @@ def close_behind(rng: random.Random) -> Scenario:
         lag = int((first.depth / 2 + second_depth / 2 + gap) / (speed * 0.1))
         people += [first, walk(direction, t + lag, speed, second_depth)]
         t = people[-1].path[-1][0] + rng.randint(800, 2000)
-    return Scenario("two_close_behind", "close",
-                    "Two people one close behind the other (4 to 12 cm apart)", people)
+    return Scenario(name, "close", description, people)
 
 
 def limits(rng: random.Random) -> list[Scenario]:
@@ -205,6 +207,8 @@ def build(rng: random.Random) -> list[Scenario]:
         door_held_open(rng),
         close_behind(rng),
         *limits(rng),
+        close_behind(random.Random(SEED + 1), "two_close_behind_slow", (0.3, 0.7),
+                     "Two slow walkers one close behind the other (4 to 12 cm apart)"),
     ]
 
 

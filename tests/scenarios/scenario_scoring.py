@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from people import read_header
+from scenario_people import read_header
 
 HERE = Path(__file__).resolve().parent
 MATCH_WINDOW_MS = 1000

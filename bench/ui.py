@@ -1,0 +1,190 @@
+"""The kiosk screen's cold start and memory, beside a bare Kivy app showing one label.
+
+Each run is its own process, kiosk and bare app alternating, so both see the same machine.
+Measured from the moment the process is started:
+- first frame: the first frame drawn with the Welcome screen showing the branch's state
+  (the bare app: its first frame with the label);
+- tap to result: a tap on "OK" with a code typed, to the first frame of the result screen
+  (the bare app: a tap on a button to the first frame with the label's new text);
+- peak RSS of the process (ru_maxrss).
+Targets: start at most 1.5x the bare app, memory at most the bare app + 40 MB.
+
+    python bench/ui.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+START_RATIO_TARGET = 1.5
+MEMORY_TARGET_MB = 40.0
+
+
+def _env_for_child() -> None:
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"
+    os.environ["KIVY_NO_FILELOG"] = "1"
+    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _tap(widget: Any) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(*widget.to_window(*widget.center))
+    touch.touch_down()
+    touch.touch_up()
+
+
+def child_bare(started: float) -> dict[str, float]:
+    _env_for_child()
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.button import Button
+    from kivy.uix.label import Label
+
+    result: dict[str, float] = {}
+
+    class Bare(App):
+        def build(self) -> BoxLayout:
+            root = BoxLayout(orientation="vertical")
+            self.label = Label(text="Zapraszamy", font_size=48)
+            self.button = Button(text="OK", on_release=self.pressed)
+            root.add_widget(self.label)
+            root.add_widget(self.button)
+            Window.bind(on_flip=self.flipped)
+            return root
+
+        def pressed(self, *_: Any) -> None:
+            self.label.text = "A001"
+
+        def flipped(self, *_: Any) -> None:
+            if "first_frame_s" not in result:
+                result["first_frame_s"] = time.time() - started
+                Clock.schedule_once(self.tap, 0.3)
+            elif self.label.text == "A001" and "tap_to_frame_s" not in result:
+                result["tap_to_frame_s"] = time.perf_counter() - self.tapped
+                self.stop()
+
+        def tap(self, _dt: float) -> None:
+            self.tapped = time.perf_counter()
+            _tap(self.button)
+
+    Bare().run()
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
+
+
+def child_kiosk(started: float) -> dict[str, float]:
+    _env_for_child()
+    from kiosk.ui.app import prepare_kivy
+
+    prepare_kivy(width=800, height=480)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.branch import Branch
+    from kiosk.ui.kiosk_app import KioskApp
+    from tests.ui.ui_config import CODES, NOW, kiosk_config, load_bookings
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    config = kiosk_config(folder)
+    load_bookings(config)
+    branch = Branch(config, clock=lambda: NOW)
+    branch.start()
+    result: dict[str, float] = {}
+
+    class Timed(KioskApp):
+        def build(self) -> Any:
+            root = super().build()
+            Window.bind(on_flip=self.flipped)
+            return root
+
+        def flipped(self, *_: Any) -> None:
+            if "first_frame_s" not in result:
+                if self.current == "welcome" and self.view is not None:
+                    result["first_frame_s"] = time.time() - started
+                    Clock.schedule_once(self.type_code, 0.3)
+            elif self.current == "result" and "tap_to_frame_s" not in result:
+                result["tap_to_frame_s"] = time.perf_counter() - self.tapped
+                self.stop()
+
+        def type_code(self, _dt: float) -> None:
+            self.open_code_entry()
+            for key in CODES["ADMIT"][0]:
+                self.code_key(key)
+            Clock.schedule_once(self.tap_ok, 0.3)
+
+        def tap_ok(self, _dt: float) -> None:
+            self.tapped = time.perf_counter()
+            _tap(self.sm.get_screen("code").ids.ok)
+
+    try:
+        Timed(config, branch, sound=False).run()
+    finally:
+        branch.stop()
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
+
+
+def run_child(kind: str) -> dict[str, float]:
+    started = time.time()
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, "--started", repr(started)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} run failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child", choices=("bare", "kiosk"))
+    parser.add_argument("--started", type=float)
+    args = parser.parse_args()
+    if args.child:
+        measure = child_bare if args.child == "bare" else child_kiosk
+        print(json.dumps(measure(args.started)))
+        return 0
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "kiosk": []}
+    for _ in range(args.runs):
+        for kind in ("bare", "kiosk"):
+            runs[kind].append(run_child(kind))
+
+    def median(kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[kind])
+
+    start_ratio = median("kiosk", "first_frame_s") / median("bare", "first_frame_s")
+    memory_extra = median("kiosk", "peak_rss_mb") - median("bare", "peak_rss_mb")
+    print(f"runs: {args.runs} of each, medians")
+    print(f"{'':16}{'first frame':>14}{'tap to frame':>15}{'peak RSS':>12}")
+    for kind in ("bare", "kiosk"):
+        print(f"{kind:16}{median(kind, 'first_frame_s'):>12.3f} s"
+              f"{median(kind, 'tap_to_frame_s') * 1000:>12.1f} ms"
+              f"{median(kind, 'peak_rss_mb'):>9.1f} MB")
+    print(f"start ratio kiosk/bare: {start_ratio:.2f} (target <= {START_RATIO_TARGET})")
+    print(f"memory over bare: {memory_extra:+.1f} MB (target <= +{MEMORY_TARGET_MB:.0f} MB)")
+    ok = start_ratio <= START_RATIO_TARGET and memory_extra <= MEMORY_TARGET_MB
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from central.ops.cli import main
+
+main()

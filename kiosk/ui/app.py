@@ -1,0 +1,46 @@
+"""``kiosk run``: the touch screen over a running branch.
+
+Kivy reads its settings from the environment and ``Config`` when it is first imported, so
+``prepare_kivy`` runs before any Kivy import; the Kivy app itself is in ``kiosk_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from kiosk.config import KioskConfig
+
+log = logging.getLogger(__name__)
+
+
+def prepare_kivy(*, width: int = 800, height: int = 480, fullscreen: bool = False,
+                 headless_logs: bool = True) -> None:
+    """Settle Kivy's options before the first ``import kivy``."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # `kiosk run --config ...` is ours, not Kivy's
+    if headless_logs:
+        os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy logs through logging, like us
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "resizable", "1")
+    Config.set("kivy", "exit_on_escape", "0")  # a keyboard's Esc must not close the kiosk
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def run_app(config: KioskConfig) -> int:
+    """The kiosk window over the full runtime (owner, printer, door, sync); 0 on a clean exit."""
+    prepare_kivy(fullscreen=config.ui.fullscreen)
+    from kiosk.runtime import BranchRuntime
+    from kiosk.ui.kiosk_app import KioskApp
+
+    runtime = BranchRuntime(config)
+    runtime.start()
+    try:
+        KioskApp(config, runtime.branch).run()
+    finally:
+        runtime.stop()
+    return 0
