@@ -12,10 +12,12 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from paho.mqtt.client import MQTTMessageInfo
 
 from central.commands import build_command
 from central.counters import Counters
@@ -33,12 +35,13 @@ from central.messages import (
 from central.mqtt_link import MqttLink, Received, wait_published
 from central.store import CentralStore
 from central.topics import Topic, TopicError, Topics
-from kiosk.bookings import Booking
+from kiosk.bookings import MAX_BOOKINGS_PER_MESSAGE, Booking
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
 QUIET_S = 1.0
+RECENT_RESYNCS = 1000
 PUBLISH_TIMEOUT_S = 10.0
 STORE_RETRY_FIRST_S = 0.5
 STORE_RETRY_MAX_S = 5.0
@@ -64,6 +67,7 @@ class CentralService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_publish = 0.0
+        self._recent_resyncs: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     # -- running ------------------------------------------------------------------------
     def start(self) -> None:
@@ -209,6 +213,14 @@ class CentralService:
             self.answer_resync(item)
 
     def answer_resync(self, request: ResyncIn) -> None:
+        # A QoS 1 repeat of the same request is answered once.
+        key = (request.branch, request.kiosk, request.request_id)
+        if key in self._recent_resyncs:
+            self.counters.add("resyncs_repeated")
+            return
+        self._recent_resyncs[key] = None
+        if len(self._recent_resyncs) > RECENT_RESYNCS:
+            self._recent_resyncs.popitem(last=False)
         config = self.store.branch_config(request.branch)
         timezone = config.config.get("timezone", DEFAULT_TIMEZONE) if config else DEFAULT_TIMEZONE
         start, end = day_bounds(request.day, timezone)
@@ -243,15 +255,16 @@ class CentralService:
         by_branch: dict[str, list[Booking]] = defaultdict(list)
         for stored in pending:
             by_branch[stored.branch].append(stored.booking)
-        sent: list[tuple[list[Booking], Any]] = []
+        sent: list[tuple[list[Booking], MQTTMessageInfo]] = []
         for branch, bookings in by_branch.items():
-            for start in range(0, len(bookings), 500):
-                chunk = bookings[start : start + 500]
-                [message] = feed_messages(chunk, per_message=500)
-                sent.append((chunk, self.link.publish(self.topics.bookings(branch), message)))
+            for start in range(0, len(bookings), MAX_BOOKINGS_PER_MESSAGE):
+                chunk = bookings[start : start + MAX_BOOKINGS_PER_MESSAGE]
+                for message in feed_messages(chunk):
+                    sent.append((chunk, self.link.publish(self.topics.bookings(branch), message)))
         confirmed = wait_published([info for _, info in sent], PUBLISH_TIMEOUT_S)
-        done = [(b.booking_id, b.version)
-                for (chunk, _), ok in zip(sent, confirmed, strict=True) if ok for b in chunk]
+        done = [(booking.booking_id, booking.version)
+                for (chunk, _), ok in zip(sent, confirmed, strict=True) if ok
+                for booking in chunk]
         self.store.mark_bookings_published(done)
         self.counters.add("bookings_published", len(done))
         return len(done)

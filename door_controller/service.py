@@ -106,7 +106,8 @@ class DoorService:
             try:
                 controller.handle_notice(notice)
             except Exception:
-                # not acknowledged: the device re-sends it after the next reconnect
+                # a passage not stored is still in the device's totals: the next STATUS
+                # reconciles it
                 log.exception("door notice %r not taken; carrying on", notice)
 
         next_tick = time.monotonic()

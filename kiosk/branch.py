@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from door_controller.central_events import events_for_effects
+from door_controller.commands import OCCUPANCY_ACTIONS, CommandError, staff_event_for_command
 from door_controller.controller import DoorController
 from door_controller.effects import (
     Called,
@@ -32,20 +33,10 @@ from door_controller.effects import (
     StaffNotice,
 )
 from door_controller.events import (
-    AdjustCount,
-    AdmitNow,
-    AdmitParty,
-    Emergency,
-    FreeEntry,
-    HoldDoor,
-    Normal,
-    OccupancyEvent,
-    Pause,
-    RemoveWaiting,
-    Resume,
     SetLimit,
     WalkIn,
 )
+from door_controller.messages import staff_text
 from door_controller.occupancy import BranchState, TransitionRefused
 from firmware_bridge.notices import DeviceStatus, LinkDown, LinkNotice, LinkUp
 from kiosk import __version__
@@ -54,7 +45,7 @@ from kiosk.bookings import ParsedFeed
 from kiosk.checkin import CheckinResult, CheckinService, Placement
 from kiosk.config import ConfigProblem, KioskConfig
 from kiosk.events import alarm_event, checkin_event, override_event
-from kiosk.messages import staff_notice_text, welcome_text
+from kiosk.messages import welcome_text
 from kiosk.printing.queue import PrintQueue, UnknownTicketError
 from kiosk.printing.slip import Slip, SlipFormatError, make_ticket_id
 from kiosk.settings import BranchSettings, describe_hours, parse_branch_settings
@@ -151,11 +142,13 @@ class Branch:
             self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
         )
         self.door_controller = DoorController(
-            self.occupancy, self.store, link=None, clock=self._local_now,
+            self.occupancy,
+            self.store,
+            link=None,
+            clock=self._local_now,
             listener=self._on_effects,
         )
-        self.admission = MachineAdmission(self.occupancy,
-                                          carry_out=self.door_controller.carry_out)
+        self.admission = MachineAdmission(self.occupancy, carry_out=self.door_controller.carry_out)
         self.checkins = CheckinService(
             self.store,
             lambda: self.settings,
@@ -276,14 +269,10 @@ class Branch:
             if isinstance(effect, Called) or (isinstance(effect, SendAdmit) and effect.called):
                 if effect.ticket:
                     self._call(effect.ticket)
-            elif isinstance(effect, NotEntered):
-                who = effect.ticket or "bez biletu / no ticket"
-                self._staff_item(f"{who}: nie wszedł / did not enter ({effect.reason})")
-            elif isinstance(effect, StaffNotice):
-                text = staff_notice_text(effect.code, effect.detail)
-                self._staff_item(f"{text.pl} / {text.en}")
-            elif isinstance(effect, Drift):
-                self._staff_item(f"licznik / count: {effect.detail}")
+            elif isinstance(effect, NotEntered | StaffNotice | Drift):
+                text = staff_text(effect)
+                if text is not None:
+                    self._staff_item(f"{text[0]} / {text[1]}")
         self._after_outbox_write()
 
     def handle_door_notice(self, notice: LinkNotice) -> None:
@@ -319,12 +308,12 @@ class Branch:
         self, action: str, args: dict[str, Any], by: str, source: str, now: datetime
     ) -> ActionResult:
         audit = (by, action, args, source)
-        try:
-            event = self._event_for_action(action, args, by)
-        except ValueError as exc:
-            self._audit(now, audit, result=f"refused: {exc}")
-            return ActionResult(False, str(exc))
-        if event is not None:
+        if action in OCCUPANCY_ACTIONS:
+            try:
+                event = staff_event_for_command(action, args, by)
+            except CommandError as exc:
+                self._audit(now, audit, result=f"refused: {exc}")
+                return ActionResult(False, str(exc))
             try:
                 self.door_controller.staff_action(event, source=source)
             except TransitionRefused as refused:
@@ -341,40 +330,6 @@ class Branch:
             return ActionResult(True)
         self._audit(now, audit, result="refused: unknown action")
         return ActionResult(False, f"unknown action {action!r}")
-
-    def _event_for_action(
-        self, action: str, args: dict[str, Any], by: str
-    ) -> OccupancyEvent | None:
-        simple: dict[str, Callable[[str], OccupancyEvent]] = {
-            "pause": Pause,
-            "resume": Resume,
-            "free_entry": FreeEntry,
-            "emergency": Emergency,
-            "normal": Normal,
-            "hold": HoldDoor,
-        }
-        if action in simple:
-            _no_args(action, args)
-            return simple[action](by)
-        if action == "set_limit":
-            return SetLimit(limit=_int_arg(args, "limit", 1, 1000), by=by)
-        if action == "adjust_count":
-            if set(args) == {"delta"}:
-                return AdjustCount(by=by, delta=_int_arg(args, "delta", -1000, 1000))
-            if set(args) == {"count"}:
-                return AdjustCount(by=by, count=_int_arg(args, "count", 0, 10_000))
-            raise ValueError("adjust_count takes either {delta} or {count}")
-        if action == "admit":
-            if set(args) == {"ticket"} and isinstance(args["ticket"], str):
-                return AdmitNow(ticket=args["ticket"], by=by)
-            if set(args) == {"party_size"}:
-                return AdmitParty(party_size=_int_arg(args, "party_size", 1, 10), by=by)
-            raise ValueError("admit takes either {ticket} or {party_size}")
-        if action == "remove_waiting":
-            if set(args) == {"ticket"} and isinstance(args["ticket"], str):
-                return RemoveWaiting(ticket=args["ticket"], by=by)
-            raise ValueError("remove_waiting takes {ticket}")
-        return None
 
     def _walk_in(self, args: dict[str, Any], by: str, source: str, now: datetime) -> ActionResult:
         """A customer without a booking: a ticket, a place in line and a slip."""
@@ -604,11 +559,6 @@ class Branch:
         log.info(
             "purged personal data older than %d day(s): %s", self.config.purge_after_days, removed
         )
-
-
-def _no_args(action: str, args: dict[str, Any]) -> None:
-    if args:
-        raise ValueError(f"{action} takes no arguments, got {sorted(args)}")
 
 
 def _int_arg(args: dict[str, Any], name: str, low: int, high: int) -> int:

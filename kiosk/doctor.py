@@ -123,8 +123,9 @@ def check_bridge_config(config: KioskConfig, bridge_conf: Path) -> list[CheckRes
     try:
         topics = bridged_out_topics(bridge_conf)
     except OSError as exc:
-        return [warning("bridge", f"cannot read {bridge_conf}: {exc.strerror}",
-                        "run the doctor as root or as the kiosk user")]
+        return [warning("bridge", f"cannot read {bridge_conf} ({exc.strerror}); it holds the "
+                        "bridge password, so only root and mosquitto may",
+                        "run the doctor with sudo to check the bridge's topics")]
     if topics is None:
         return []  # no bridge on this machine: the kiosk talks to central directly
     events = (f"{config.mqtt.topic_root}/branches/{config.branch_id}"

@@ -110,30 +110,3 @@ def welcome_text(ticket: str, outcome: str, position: int | None) -> Text:
         "your ticket will be called.",
     )
 
-
-STAFF_NOTICES: dict[str, Text] = {
-    "sensor_fault_choose": Text(
-        "Usterka czujnika wejścia ({detail}). Wybierz: zablokuj drzwi albo wolne wejście.",
-        "Entrance sensor fault ({detail}). Choose: hold the door or free entry."),
-    "device_rebooted": Text(
-        "Sterownik drzwi uruchomił się ponownie ({detail}). Sprawdź licznik osób.",
-        "The door board restarted ({detail}). Check the count of people inside."),
-    "door_link_down": Text(
-        "Brak łączności ze sterownikiem drzwi ({detail}). Drzwi są zablokowane.",
-        "The door board does not answer ({detail}). The door stays locked."),
-    "door_link_up": Text("Łączność ze sterownikiem drzwi wróciła.",
-                         "The door board answers again."),
-    "admit_requeued": Text(
-        "Drzwi nie otworzyły się dla {detail}; klient wrócił na początek kolejki.",
-        "The door did not open for {detail}; the customer is first in line again."),
-    "events_lost": Text(
-        "Utracono zdarzenia drzwi ({detail}). Sprawdź licznik osób.",
-        "Door events were lost ({detail}). Check the count of people inside."),
-}
-
-
-def staff_notice_text(code: str, detail: str) -> Text:
-    template = STAFF_NOTICES.get(code)
-    if template is None:
-        return Text(f"{code}: {detail}", f"{code}: {detail}")
-    return Text(template.pl.format(detail=detail), template.en.format(detail=detail))

@@ -46,6 +46,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def reserve_port() -> tuple[int, socket.socket]:
+    """A free port held by a bound, non-listening socket with SO_REUSEADDR.
+
+    While it is held, no other ``bind`` to port 0 gets this port, yet mosquitto (which sets
+    SO_REUSEADDR too) can listen on it; so a broker killed and started again keeps its port.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return int(sock.getsockname()[1]), sock
+
+
 def port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -74,11 +86,23 @@ class MosquittoBroker:
     """One mosquitto process; its config, persistence file and log live in ``directory``."""
 
     directory: Path
-    port: int = field(default_factory=free_port)
+    port: int = 0  # 0: a port reserved for this broker's lifetime
     # Saved every second, so a SIGKILL loses at most about a second of the broker's state.
     autosave_interval_s: int = 1
     extra_config: str = ""
     process: subprocess.Popen[bytes] | None = None
+    _reservation: socket.socket | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.port == 0:
+            self.port, self._reservation = reserve_port()
+
+    def release(self) -> None:
+        """Kill the broker and give its port back."""
+        self.kill()
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
 
     @property
     def conf(self) -> Path:
@@ -166,7 +190,7 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
     try:
         yield broker
     finally:
-        broker.kill()
+        broker.release()
 
 
 # --- a TCP relay the test can cut ----------------------------------------------------------

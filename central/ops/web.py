@@ -126,8 +126,10 @@ class OpsHandler(BaseHTTPRequestHandler):
             return self._json(401, {"error": "zaloguj się / log in first"})
         if path == "/":
             return self._send(200, page.main_page(session).encode(), page.HTML)
-        if path == "/events":
+        if path == "/events" and self.command == "GET":
             return self._stream(session)
+        if path == "/api/session":
+            return self._json(200, {"operator": session.operator})
         match = BRANCH_PATH.match(path)
         if match:
             return self._branch(match.group(1), match.group(2), match.group(3))

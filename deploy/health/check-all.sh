@@ -6,7 +6,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for check in check-bridge.sh check-door.sh; do
+for check in check-kiosk.sh check-bridge.sh check-door.sh; do
     if ! "$here/$check"; then
         status=1
     fi

@@ -7,27 +7,19 @@
 # Every default can be overridden from the environment, so the tests run this
 # very script against their own brokers:
 #   MQTT_HOST (127.0.0.1)  MQTT_PORT (1883)  TIMEOUT_S (3)
-#   BRIDGE_CONF (/etc/mosquitto/conf.d/central-bridge.conf)
-#   BRIDGE_CLIENT_ID (read from BRIDGE_CONF's remote_clientid)
+#   BRIDGE_CLIENT_ID (+, any bridge: a kiosk Pi has one, and its config,
+#   which holds the password, is not readable by the kiosk user)
 set -u
 
 MQTT_HOST=${MQTT_HOST:-127.0.0.1}
 MQTT_PORT=${MQTT_PORT:-1883}
 TIMEOUT_S=${TIMEOUT_S:-3}
-BRIDGE_CONF=${BRIDGE_CONF:-/etc/mosquitto/conf.d/central-bridge.conf}
-
-if [ -z "${BRIDGE_CLIENT_ID:-}" ]; then
-    BRIDGE_CLIENT_ID=$(awk '$1 == "remote_clientid" { print $2; exit }' "$BRIDGE_CONF" 2>/dev/null)
-fi
-if [ -z "${BRIDGE_CLIENT_ID:-}" ]; then
-    echo "bridge: unknown: no remote_clientid in $BRIDGE_CONF; run deploy/pi/install.sh with a complete site.env"
-    exit 2
-fi
+BRIDGE_CLIENT_ID=${BRIDGE_CLIENT_ID:-+}
 
 topic="\$SYS/broker/connection/$BRIDGE_CLIENT_ID/state"
 state=$(mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" -t "$topic" -C 1 -W "$TIMEOUT_S" 2>/dev/null)
 case "$state" in
     1) echo "bridge: up: connected to central"; exit 0 ;;
     0) echo "bridge: down: central unreachable; events wait in the queue. Check the network and the central address in site.env"; exit 1 ;;
-    *) echo "bridge: unknown: no state from the broker at $MQTT_HOST:$MQTT_PORT; is mosquitto running? (systemctl status mosquitto)"; exit 2 ;;
+    *) echo "bridge: unknown: no bridge state from the broker at $MQTT_HOST:$MQTT_PORT; is mosquitto running (systemctl status mosquitto) and the bridge installed (/etc/mosquitto/conf.d/central-bridge.conf)?"; exit 2 ;;
 esac

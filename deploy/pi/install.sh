@@ -163,6 +163,8 @@ render_to() { # render_to TEMPLATE DEST MODE
 install_app_files() {
     install -d -m 0755 "$ROOT$APP_DIR" "$ROOT$APP_DIR/docs"
     install -d -m 0750 "$ROOT$ETC_DIR" "$ROOT$STATE_DIR"
+    # The kiosk reads its config here (site.env inside stays root's, 0600).
+    own "root:$KIOSK_USER" "$ROOT$ETC_DIR"
     own "$KIOSK_USER:$KIOSK_USER" "$ROOT$STATE_DIR"
     # The deploy kit itself (health scripts the timer runs) and its manual.
     rm -rf "$ROOT$APP_DIR/deploy"
@@ -236,6 +238,13 @@ install_broker() {
     PID_FILE=/run/mosquitto/mosquitto.pid
     export LOCAL_PORT LAN_PORT CONF_DIR DATA_DIR PID_FILE
     render_to "$SRC/deploy/mosquitto/branch/mosquitto.conf" "$conf/mosquitto.conf" 0644
+    # mosquitto reads the CA after dropping to its own user, which cannot enter
+    # /etc/branch-checkin: the bridge uses a copy beside mosquitto's config.
+    ca_copy=$conf/certs/central-ca.crt
+    if [ "$CENTRAL_CA_FILE" != "$ca_copy" ]; then
+        install -D -m 0644 "$ROOT$CENTRAL_CA_FILE" "$ROOT$ca_copy"
+    fi
+    CENTRAL_CA_FILE=$ca_copy
     # Holds the password for central: readable by mosquitto only.
     render_to "$SRC/deploy/mosquitto/branch/central-bridge.conf" \
         "$conf/conf.d/central-bridge.conf" 0640

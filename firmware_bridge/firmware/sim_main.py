@@ -319,7 +319,8 @@ def parse_args(argv):
         opts[argv[i]] = argv[i + 1]
         i += 2
     if not (opts["--serial"] and opts["--control"] and opts["--flash"]):
-        raise SystemExit("usage: sim_main --serial SOCK --control SOCK --flash DIR [--uid HEX]")
+        raise SystemExit("usage: sim_main --serial SOCK --control SOCK --flash DIR "
+                         "[--uid HEX] [--exit-with-stdin]")
     return opts
 
 

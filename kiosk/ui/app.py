@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig
+
+if TYPE_CHECKING:
+    from kiosk.branch import Branch
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +35,34 @@ def prepare_kivy(*, width: int = 800, height: int = 480, fullscreen: bool = Fals
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
+class RuntimeStarter:
+    """Starts the full runtime (owner, printer, door, sync) when the app asks, once its first
+    frame is drawn: on a Pi the branch's modules take seconds to load, the screen should not."""
+
+    def __init__(self, config: KioskConfig) -> None:
+        self.config = config
+        self.runtime: Any = None
+
+    def __call__(self) -> Branch:
+        from kiosk.runtime import BranchRuntime
+
+        self.runtime = BranchRuntime(self.config)
+        self.runtime.start()
+        return self.runtime.branch
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+
+
 def run_app(config: KioskConfig) -> int:
-    """The kiosk window over the full runtime (owner, printer, door, sync); 0 on a clean exit."""
+    """The kiosk window over the full runtime; 0 on a clean exit."""
     prepare_kivy(fullscreen=config.ui.fullscreen)
-    from kiosk.runtime import BranchRuntime
     from kiosk.ui.kiosk_app import KioskApp
 
-    runtime = BranchRuntime(config)
-    runtime.start()
+    starter = RuntimeStarter(config)
     try:
-        KioskApp(config, runtime.branch).run()
+        KioskApp(config, start_branch=starter).run()
     finally:
-        runtime.stop()
+        starter.stop()
     return 0

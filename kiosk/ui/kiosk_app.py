@@ -14,8 +14,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import date
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -25,9 +26,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.branch import ActionResult, Branch, BranchView
-from kiosk.checkin import CheckinResult
 from kiosk.config import KioskConfig
+from kiosk.settings import describe_hours
 from kiosk.staff import staff_for_pin
 from kiosk.ui import paths, presenters, theme
 from kiosk.ui.code_buffer import KEYPAD_KEYS, CodeBuffer
@@ -39,6 +39,10 @@ from kiosk.ui.screens import SCREENS, StaffScreen
 from kiosk.ui.sd_notify import notify, watchdog_interval_s
 from kiosk.ui.staff_alarm import raise_pin_alarm
 from kiosk.ui.widgets import QueueRow
+
+if TYPE_CHECKING:  # loaded after the first frame: the screen shows before the branch's modules
+    from kiosk.branch import Branch, BranchView
+    from kiosk.checkin import CheckinResult
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +80,16 @@ class KioskApp(App):
     code_keys = KEYPAD_KEYS
     ticket_keys = TICKET_KEYS
 
-    def __init__(self, config: KioskConfig, branch: Branch, *,
+    def __init__(self, config: KioskConfig, branch: Branch | None = None, *,
+                 start_branch: Callable[[], Branch] | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
                  answer_timeout_s: float = 15.0, call_display_s: float = 8.0,
                  pin_gate: PinGate | None = None, sound: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title = "Check-in"
         self.kiosk_config = config
-        self.branch = branch
+        self.branch: Branch | None = branch
+        self._start_branch = start_branch
         self.monotonic = monotonic
         self.answer_timeout_s = answer_timeout_s
         self.call_display_s = call_display_s
@@ -114,17 +120,46 @@ class KioskApp(App):
         for name in SCREENS:
             Builder.load_file(str(paths.KV_DIR / f"{name}.kv"))
         self.sm = ScreenManager(transition=NoTransition())
-        for name, cls in SCREENS.items():
-            self.sm.add_widget(cls(name=name))
+        self.screen("welcome")  # the others are built after the first frame, one per frame
         Window.bind(size=self._fit_unit, on_textinput=self._on_text,
                     on_key_down=self._on_key_down, on_touch_down=self._on_any_touch)
         self._fit_unit(Window, Window.size)
-        self.branch.add_listener(self._view_from_owner)
-        self.when_done(self.branch.submit(self.branch.view), self._first_view)
+        if self.branch is not None:
+            self.attach(self.branch)
+        elif self._start_branch is not None:
+            Window.bind(on_flip=self._start_after_first_frame)
         Clock.schedule_interval(self._every_second, 1.0)
         return self.sm
 
+    def _start_after_first_frame(self, *_: Any) -> None:
+        """The Welcome screen is up (from the configuration): now start the branch itself."""
+        Window.unbind(on_flip=self._start_after_first_frame)
+        start = self._start_branch
+        if start is not None:
+            Clock.schedule_once(lambda _dt: self.attach(start()), 0)
+
+    def attach(self, branch: Branch) -> None:
+        """Show what this branch's owner tells; from now on codes and staff acts go to it."""
+        self.branch = branch
+        branch.add_listener(self._view_from_owner)
+        self.when_done(branch.submit(branch.view), self._first_view)
+
+    def screen(self, name: str) -> Any:
+        """The screen called ``name``, built on first use."""
+        assert self.sm is not None
+        if not self.sm.has_screen(name):
+            self.sm.add_widget(SCREENS[name](name=name))
+        return self.sm.get_screen(name)
+
+    def _build_next_screen(self, _dt: float) -> None:
+        missing = [name for name in SCREENS if self.sm is not None
+                   and not self.sm.has_screen(name)]
+        if missing:
+            self.screen(missing[0])
+            Clock.schedule_once(self._build_next_screen, 0)
+
     def on_start(self) -> None:
+        Clock.schedule_once(self._build_next_screen, 0.5)
         Clock.schedule_once(lambda _dt: notify("READY=1"), 0)
         interval = watchdog_interval_s()
         if interval is not None:
@@ -162,6 +197,7 @@ class KioskApp(App):
 
     def go(self, name: str) -> None:
         assert self.sm is not None
+        self.screen(name)
         self.sm.current = name
 
     @property
@@ -201,7 +237,7 @@ class KioskApp(App):
     def _show_code(self, note: str = "") -> None:
         if self.sm is None:
             return
-        screen = self.sm.get_screen("code")
+        screen = self.screen("code")
         screen.typed = self.code.display()
         screen.note = note
 
@@ -232,6 +268,9 @@ class KioskApp(App):
         """From the keypad or the scanner: ask the owner; the answer comes back by Clock."""
         if self.checking:
             log.info("a code arrived while the previous one is being checked; ignored")
+            return
+        if self.branch is None:
+            log.info("a code arrived before the branch started; ignored")
             return
         self.checking = True
         self.counters["checkins"] += 1
@@ -267,10 +306,10 @@ class KioskApp(App):
         if self._in_staff_mode():
             return
         if result.accepted:
-            self.sm.get_screen("result").result = result  # type: ignore[union-attr]
+            self.screen("result").result = result
             self.go("result")
         else:
-            refusal = self.sm.get_screen("refusal")  # type: ignore[union-attr]
+            refusal = self.screen("refusal")
             refusal.result = result
             refusal.note = ""
             self.go("refusal")
@@ -291,9 +330,12 @@ class KioskApp(App):
             return theme.PANEL, theme.TEXT
         return theme.STATE_COLOURS.get(view.state, (theme.CAUTION, theme.CAUTION_TEXT))
 
+    def branch_name(self, view: BranchView | None) -> str:
+        return view.branch_name if view is not None else self.kiosk_config.branch.name
+
     def hours_today(self, view: BranchView | None, language: str) -> str:
-        if view is None:
-            return ""
+        if view is None:  # until the owner answers: the configuration's hours
+            return describe_hours(self.kiosk_config.branch, date.today(), language)
         return view.hours_today.get(language) or view.hours_today.get("pl", "")
 
     def called_line(self, view: BranchView | None, language: str) -> str:
@@ -353,19 +395,21 @@ class KioskApp(App):
     # --- reprint for a customer who already checked in -----------------------------------
 
     def reprint_for_customer(self) -> None:
-        refusal = self.sm.get_screen("refusal")  # type: ignore[union-attr]
+        refusal = self.screen("refusal")
         result: CheckinResult | None = refusal.result
         if result is None or result.refusal is None or not result.refusal.existing_ticket:
             return
         ticket = result.refusal.existing_ticket
+        if self.branch is None:
+            return
         refusal.note = self.t("Printing…", self.language)
         future = self.branch.staff_action("reprint", {"ticket": ticket}, by="customer")
         self.when_done(future, self._customer_reprinted)
 
     def _customer_reprinted(self, future: Future[Any]) -> None:
-        refusal = self.sm.get_screen("refusal")  # type: ignore[union-attr]
+        refusal = self.screen("refusal")
         answer = future.result() if future.exception() is None else None
-        if isinstance(answer, ActionResult) and answer.ok:
+        if answer is not None and answer.ok:
             refusal.note = self.t("The slip is being printed again.", self.language)
         else:
             refusal.note = self.t("The slip could not be printed again. Please ask the staff.",
@@ -400,7 +444,7 @@ class KioskApp(App):
             log.info("call of %s not shown: more than %.0f s old", ticket, CALL_STALE_S)
             self._show_next_call()
             return
-        self.sm.get_screen("call").ticket = ticket  # type: ignore[union-attr]
+        self.screen("call").ticket = ticket
         self.go("call")
         self.counters["calls_shown"] += 1
         self._play_chime()
@@ -463,7 +507,7 @@ class KioskApp(App):
         self._show_pin_wait(self.monotonic())
 
     def _show_pin(self, note: str | None = None) -> None:
-        screen = self.sm.get_screen("staff_pin")  # type: ignore[union-attr]
+        screen = self.screen("staff_pin")
         screen.dots = "●" * len(self.pin_typed)
         if note is not None:
             screen.note = note
@@ -520,7 +564,8 @@ class KioskApp(App):
         if self.pin_gate.failed(now):
             failures = self.pin_gate.failures
             log.warning("%d wrong staff PINs in a row: raising an alarm", failures)
-            self.branch.submit(partial(raise_pin_alarm, self.branch, failures))
+            if self.branch is not None:
+                self.branch.submit(partial(raise_pin_alarm, self.branch, failures))
         self._show_pin_wait(now)
 
     def leave_staff(self) -> None:
@@ -532,7 +577,7 @@ class KioskApp(App):
         self.go_welcome(reset_language=True)
 
     def staff_act(self, action: str, args: dict[str, Any]) -> None:
-        if not self.staff_id:
+        if not self.staff_id or self.branch is None:
             return
         self.staff_message = self.t("Working…", self.language)
         future = self.branch.staff_action(action, args, by=self.staff_id)
@@ -543,7 +588,7 @@ class KioskApp(App):
         if error is not None:
             self.staff_message = self.t("Refused: {error}", self.language, error=str(error))
             return
-        answer: ActionResult = future.result()
+        answer = future.result()
         if not answer.ok:
             self.staff_message = self.t("Refused: {error}", self.language, error=answer.error)
         elif "ticket" in answer.detail:
@@ -553,14 +598,14 @@ class KioskApp(App):
             self.staff_message = self.t("Done: {action}", self.language, action=action)
 
     def ask_number(self, kind: str) -> None:
-        screen = self.sm.get_screen("staff_number")  # type: ignore[union-attr]
+        screen = self.screen("staff_number")
         screen.action = kind
         screen.prompt = NUMBER_PROMPTS[kind]
         screen.value = ""
         self.go("staff_number")
 
     def number_key(self, key: str) -> None:
-        screen = self.sm.get_screen("staff_number")  # type: ignore[union-attr]
+        screen = self.screen("staff_number")
         if key == "del":
             screen.value = screen.value[:-1]
         elif key == "ok":
@@ -578,11 +623,11 @@ class KioskApp(App):
             screen.value += key
 
     def ask_ticket(self) -> None:
-        self.sm.get_screen("staff_ticket").value = ""  # type: ignore[union-attr]
+        self.screen("staff_ticket").value = ""
         self.go("staff_ticket")
 
     def ticket_key(self, key: str) -> None:
-        screen = self.sm.get_screen("staff_ticket")  # type: ignore[union-attr]
+        screen = self.screen("staff_ticket")
         if key == "del":
             screen.value = screen.value[:-1]
         elif key == "ok":
@@ -598,7 +643,7 @@ class KioskApp(App):
         self._fill_queue()
 
     def _fill_queue(self) -> None:
-        screen = self.sm.get_screen("staff_queue")  # type: ignore[union-attr]
+        screen = self.screen("staff_queue")
         waiting = list(self.view.waiting) if self.view else []
         screen.waiting = waiting
         rows = screen.ids.rows

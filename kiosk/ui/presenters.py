@@ -7,11 +7,13 @@ check-in rules, so the choice of words is tested without a window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kiosk.branch import BranchView
-from kiosk.checkin import CheckinResult
-from kiosk.rules import Reason
 from kiosk.ui.i18n import N_
+
+if TYPE_CHECKING:  # the screen draws its first frame before the branch's modules load
+    from kiosk.branch import BranchView
+    from kiosk.checkin import CheckinResult
 
 PRINTED_STATES = ("ok", "paper_low")
 
@@ -51,18 +53,18 @@ class RefusalAdvice:
     reprint_ticket: str | None = None  # offer "Print again" for this ticket
 
 
-REFUSAL_TITLES: dict[Reason, tuple[str, str]] = {
-    Reason.INVALID_CODE: (N_("This is not a booking code"),
-                          N_("Check the code and type it again.")),
-    Reason.UNKNOWN_CODE: (N_("Booking not found"),
-                          N_("Check the code, or ask the staff at the counter.")),
-    Reason.CANCELLED: (N_("Booking cancelled"), N_("Ask the staff, or book a new visit.")),
-    Reason.ALREADY_CHECKED_IN: (N_("Already checked in"),
-                                N_("Press \u201cPrint again\u201d for a new slip.")),
-    Reason.TOO_EARLY: (N_("Too early"), N_("Come back at the time shown.")),
-    Reason.TOO_LATE: (N_("Too late"), N_("Ask the staff at the counter.")),
-    Reason.CLOSED: (N_("Closed"), N_("Come back during opening hours.")),
-    Reason.PAUSED: (N_("Please wait"), N_("Wait a moment and try again, or ask the staff.")),
+# Keyed by kiosk.rules.Reason's values (a StrEnum, so a Reason finds its row).
+REFUSAL_TITLES: dict[str, tuple[str, str]] = {
+    "invalid_code": (N_("This is not a booking code"), N_("Check the code and type it again.")),
+    "unknown_code": (N_("Booking not found"),
+                     N_("Check the code, or ask the staff at the counter.")),
+    "cancelled": (N_("Booking cancelled"), N_("Ask the staff, or book a new visit.")),
+    "already_checked_in": (N_("Already checked in"),
+                           N_("Press \u201cPrint again\u201d for a new slip.")),
+    "too_early": (N_("Too early"), N_("Come back at the time shown.")),
+    "too_late": (N_("Too late"), N_("Ask the staff at the counter.")),
+    "closed": (N_("Closed"), N_("Come back during opening hours.")),
+    "paused": (N_("Please wait"), N_("Wait a moment and try again, or ask the staff.")),
 }
 
 
@@ -71,8 +73,8 @@ def refusal_advice(result: CheckinResult) -> RefusalAdvice:
     if refusal is None:
         raise ValueError("refusal_advice needs a refused check-in")
     title, next_step = REFUSAL_TITLES[refusal.reason]
-    retry = refusal.reason in (Reason.INVALID_CODE, Reason.UNKNOWN_CODE, Reason.PAUSED)
-    reprint = refusal.existing_ticket if refusal.reason is Reason.ALREADY_CHECKED_IN else None
+    retry = refusal.reason in ("invalid_code", "unknown_code", "paused")
+    reprint = refusal.existing_ticket if refusal.reason == "already_checked_in" else None
     return RefusalAdvice(title, next_step, retry=retry, reprint_ticket=reprint)
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from kiosk.branch import Branch
-from kiosk.events import alarm_event
+if TYPE_CHECKING:
+    from kiosk.branch import Branch
 
 log = logging.getLogger(__name__)
 
 
 def raise_pin_alarm(branch: Branch, failures: int) -> None:
+    from kiosk.events import alarm_event
+
     now = datetime.now(branch.settings.zone)
     detail = (f"{failures} wrong staff PINs in a row at kiosk {branch.config.kiosk_id}; "
               "someone may be guessing the staff PIN")

@@ -40,11 +40,15 @@ class Keypad(GridLayout):
 
     __events__ = ("on_key",)
 
+    def __init__(self, **kwargs: Any) -> None:
+        self._rebuild_soon = Clock.create_trigger(lambda _dt: self.rebuild(), -1)
+        super().__init__(**kwargs)
+
     def on_keys(self, *_: Any) -> None:
-        self.rebuild()
+        self._rebuild_soon()
 
     def on_labels(self, *_: Any) -> None:
-        self.rebuild()
+        self._rebuild_soon()
 
     def on_enabled(self, *_: Any) -> None:
         for child in self.children:

@@ -92,6 +92,11 @@ def test_resync_sends_the_whole_day_again(central: CentralService, kiosk: MqttLi
     monday_ids = ["d-0", "d-1", "d-2", "d-late"]
     kiosk.wait_for(TOPICS.bookings(BRANCH),
                    lambda m: [b["booking_id"] for b in m["bookings"]] == monday_ids)
+    # The same request again (a QoS 1 repeat) is answered once.
+    kiosk.publish(TOPICS.kiosk(BRANCH, KIOSK, "resync"), {"request_id": "r-1",
+                                                           "date": "2026-11-23"})
+    wait_until(lambda: central.counters.get("resyncs_repeated") == 1, 5, "repeat noticed")
+    assert central.counters.get("resyncs_answered") == 1
     kiosk.publish(TOPICS.kiosk(BRANCH, KIOSK, "resync"), {"request_id": "r-2",
                                                            "date": "2026-12-25"})
     kiosk.wait_for(TOPICS.bookings(BRANCH), lambda m: m == {"bookings": []})

@@ -101,6 +101,10 @@ def test_install_puts_every_piece_in_place(tmp_path: Path) -> None:
     assert "topic checkin/v1/branches/krk-01/bookings in 1\n" in bridge
     assert "remote_password s3cr&t\\x\n" in bridge
     assert "address mqtt.example.com:8883\n" in bridge
+    # The CA where mosquitto (its own user) can read it.
+    assert "bridge_cafile /etc/mosquitto/certs/central-ca.crt\n" in bridge
+    assert (etc / "mosquitto/certs/central-ca.crt").read_text() == "CA certificate\n"
+    assert stat.S_IMODE((etc / "branch-checkin").stat().st_mode) == 0o750
     assert stat.S_IMODE((etc / "mosquitto/conf.d/central-bridge.conf").stat().st_mode) == 0o640
     assert (etc / "mosquitto/mosquitto.conf.debian").read_text() == DEBIAN_MOSQUITTO_CONF
     broker_conf = (etc / "mosquitto/mosquitto.conf").read_text().splitlines()

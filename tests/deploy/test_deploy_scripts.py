@@ -19,7 +19,7 @@ SCRIPTS = sorted(p for p in DEPLOY.rglob("*") if p.is_file() and
 def test_the_kit_has_the_scripts_we_expect() -> None:
     names = {p.name for p in SCRIPTS}
     assert {"install.sh", "render-template.sh", "add-kiosk.sh", "remove-kiosk.sh",
-            "check-bridge.sh", "check-door.sh", "check-all.sh",
+            "check-bridge.sh", "check-door.sh", "check-kiosk.sh", "check-all.sh",
             "enable-readonly-root.sh"} <= names
 
 
@@ -112,22 +112,36 @@ def test_check_bridge_is_unknown_when_no_broker_answers() -> None:
     assert "is mosquitto running" in result.stdout
 
 
-def test_check_bridge_reads_the_client_id_from_the_bridge_config(tmp_path: Path) -> None:
-    conf = tmp_path / "central-bridge.conf"
-    conf.write_text("connection central\n")
-    result = run_check("check-bridge.sh", BRIDGE_CONF=str(conf), MQTT_PORT=str(free_port()))
-    assert result.returncode == 2
-    assert "no remote_clientid" in result.stdout
+def fake_systemctl(tmp_path: Path, state: str) -> str:
+    """Stands in for systemctl (no systemd in the test container): answers is-active."""
+    script = tmp_path / "systemctl"
+    script.write_text(f'#!/bin/sh\n[ "$1" = is-active ] && echo {state}\n'
+                      f'[ "{state}" = active ]\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(("state", "code", "words"), [
+    ("active", 0, "kiosk: ok: branch-checkin-kiosk.service is active"),
+    ("failed", 1, "sudo systemctl reset-failed branch-checkin-kiosk.service"),
+    ("activating", 1, "is starting or restarting"),
+])
+def test_check_kiosk_reports_the_service_state(tmp_path: Path, state: str, code: int,
+                                               words: str) -> None:
+    result = run_check("check-kiosk.sh", SYSTEMCTL=fake_systemctl(tmp_path, state))
+    assert (result.returncode, words in result.stdout) == (code, True), result.stdout
 
 
 def test_check_all_fails_when_one_check_fails(tmp_path: Path) -> None:
     controller, device = os.openpty()
     try:
         result = run_check("check-all.sh", DOOR_DEVICE=os.ttyname(device),
+                           SYSTEMCTL=fake_systemctl(tmp_path, "active"),
                            MQTT_PORT=str(free_port()), TIMEOUT_S="1",
                            BRIDGE_CLIENT_ID="krk-01.kiosk-1")
     finally:
         os.close(controller)
         os.close(device)
     assert result.returncode == 1
+    assert "kiosk: ok" in result.stdout
     assert "door: ok" in result.stdout and "bridge: unknown" in result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 import threading
 import time
 import tty
@@ -24,7 +25,12 @@ from firmware_bridge.notices import (
     LinkUp,
 )
 from firmware_bridge.port import open_port
-from firmware_bridge.simulator import SimulatedBoard, SimulatorError
+from firmware_bridge.simulator import (
+    PACKAGE_DIR,
+    SimulatedBoard,
+    SimulatorError,
+    find_micropython,
+)
 from firmware_bridge.usb import UsbMatch, find_port
 
 pytestmark = pytest.mark.micropython
@@ -325,3 +331,28 @@ def test_simulator_under_cpython_plays_a_scenario(tmp_path: Path) -> None:
     # the flash directory keeps the boot count across simulator runs
     with SimulatedBoard(tmp_path / "cpy", interpreter="cpython") as again:
         assert again.state()["boot_count"] == 2
+
+
+def test_simulator_exits_when_its_launcher_is_gone(tmp_path: Path) -> None:
+    """A launcher killed with SIGKILL must not leave the firmware running on its own."""
+    micropython = find_micropython()
+    if micropython is None:
+        pytest.skip("micropython is not installed")
+    (tmp_path / "flash").mkdir()
+    env = dict(os.environ, MICROPYPATH=f".frozen:{PACKAGE_DIR}")
+    proc = subprocess.Popen(
+        [micropython, "-m", "firmware.sim_main", "--serial", str(tmp_path / "s.sock"),
+         "--control", str(tmp_path / "c.sock"), "--flash", str(tmp_path / "flash"),
+         "--exit-with-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().startswith(b"ready")
+        proc.stdin.close()  # what the kernel does for a launcher that dies
+        assert proc.wait(5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -93,8 +93,9 @@ def test_staff_pause_refuses_then_resume_accepts(branch: Branch) -> None:
 
 def test_bad_staff_actions_are_refused_with_a_reason(branch: Branch) -> None:
     cases = {
-        ("set_limit", ("limit", 0)): "limit must be a whole number from 1 to 1000",
-        ("adjust_count", ("count", -1)): "count must be a whole number from 0",
+        ("set_limit", ("limit", 0)): "args.limit = 0 must be from 1 to 1000",
+        ("adjust_count", ("count", -1)): "args.count = -1 must be from 0 to 10000",
+        ("set_limit", ("limit", "8")): "args.limit = '8' is not a whole number",
         ("teleport", None): "unknown action 'teleport'",
     }
     for (action, arg), message in cases.items():

@@ -87,6 +87,10 @@ def test_login_sets_a_strict_http_only_cookie_and_wrong_passwords_lock(ops: OpsP
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert client.request("GET", "/")[0] == 200
+    assert json.loads(client.request("GET", "/api/session")[2]) == {"operator": OPERATOR}
+    status, headers, _ = client.request("POST", "/logout")
+    assert status == 303 and "Max-Age=0" in headers["set-cookie"]
+    assert client.request("GET", "/api/session")[0] == 401  # the old cookie is dead
     for _ in range(5):
         Client(ops).login("wrong again")
     assert Client(ops).login()[0] == 429  # locked even with the right password now

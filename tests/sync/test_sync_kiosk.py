@@ -17,7 +17,7 @@ import pytest
 
 from kiosk.store import Store
 from kiosk.sync.client import RESYNC_KEY
-from tests.brokerkit import MosquittoBroker, free_port, wait_until
+from tests.brokerkit import MosquittoBroker, wait_until
 from tests.kiosk.conftest import BRANCH_SETTINGS, booking_json, monday
 from tests.sync.asyncapi import validate
 from tests.sync.kit import (
@@ -77,7 +77,7 @@ def test_bookings_reach_the_kiosk_and_check_ins_reach_central(
 
 
 def test_the_branch_works_without_the_broker_and_sends_everything_later(tmp_path: Path) -> None:
-    broker = MosquittoBroker(tmp_path / "broker", port=free_port())
+    broker = MosquittoBroker(tmp_path / "broker")
     config = kiosk_config(tmp_path / "kiosk", broker.port)
     Store(config.database_path).close()
     with running_kiosk(config, Clock()) as (branch, sync):
@@ -92,7 +92,7 @@ def test_the_branch_works_without_the_broker_and_sends_everything_later(tmp_path
             wait_outbox_empty(branch)
             central.close()
         finally:
-            broker.kill()
+            broker.release()
 
 
 def _parsed(bookings: list[dict[str, Any]]) -> Any:

@@ -141,7 +141,7 @@ class Harness:
 
     def screen(self, name: str | None = None) -> Any:
         assert self.app.sm is not None
-        return self.app.sm.get_screen(name or self.app.current)
+        return self.app.screen(name or self.app.current)
 
     def widget(self, widget_id: str, screen: str | None = None) -> Any:
         found = self.screen(screen).ids.get(widget_id)
@@ -175,9 +175,11 @@ class Harness:
         self.frames()
 
     def key_button(self, keypad_id: str, key: str) -> KioskButton:
-        for child in self.widget(keypad_id).children:
-            if isinstance(child, KioskButton) and child.key == key:
-                return child
+        for _ in range(5):  # a keypad lays out its keys on the frame after it is built
+            for child in self.widget(keypad_id).children:
+                if isinstance(child, KioskButton) and child.key == key:
+                    return child
+            self.frames()
         raise AssertionError(f"no key {key!r} on keypad {keypad_id}")
 
     def type_on_keypad(self, keypad_id: str, keys: str) -> None:

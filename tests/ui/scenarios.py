@@ -486,7 +486,9 @@ def every_button(h: Harness) -> list[tuple[str, Any]]:
     from kiosk.ui.widgets import HoldCorner, KioskButton
 
     found = []
-    for name in h.app.sm.screen_names:  # type: ignore[union-attr]
+    from kiosk.ui.screens import SCREENS
+
+    for name in SCREENS:
         h.app.go(name)
         h.frames(3)
 

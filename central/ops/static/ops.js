@@ -314,7 +314,13 @@
       if (selected) drawDetails(false);
     });
     source.addEventListener("link", (e) => setLink(data(e).up));
-    source.addEventListener("error", () => setLink(false));
+    source.addEventListener("error", () => {
+      setLink(false);
+      // A session that ended (logout elsewhere, expiry) sends the operator to the login page.
+      fetch("/api/session", { credentials: "same-origin" }).then((r) => {
+        if (r.status === 401) window.location.assign("/login");
+      }).catch(() => {});
+    });
   }
 
   function setLink(up) {
