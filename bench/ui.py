@@ -198,9 +198,10 @@ enabled = false
 def run_child(kind: str, config_path: Path) -> dict[str, float]:
     """One cold start; each kiosk run starts from a fresh copy of the prepared branch."""
     if kind == "kiosk":
-        shutil.rmtree(config_path.parent / "run", ignore_errors=True)
-        shutil.copytree(config_path.parent / "template", config_path.parent / "run")
-        config_path = config_path.parent / "run" / "kiosk.toml"
+        base = config_path.parent.parent
+        shutil.rmtree(base / "run", ignore_errors=True)
+        shutil.copytree(config_path.parent, base / "run")
+        config_path = base / "run" / "kiosk.toml"
     started = time.time()
     proc = subprocess.run([sys.executable, __file__, "--child", kind, "--started", repr(started),
                            "--config", str(config_path)],

@@ -121,7 +121,7 @@ def test_alarms_arrive_newest_first_and_an_operator_acknowledges_one(
         assert ids == ["alarm-2", "alarm-1"]
         held = page.locator("#alarms li[data-event-id=alarm-2] .detail")
         assert held.text_content() == "<b>drzwi</b> otwarte 60 s"
-        expect(page.locator(f"#tile-{BRANCH} .problems")).to_contain_text("alarms")
+        expect(page.locator(f"#tile-{BRANCH} .problems")).to_contain_text("alarmy")
         page.click("#alarms li[data-event-id=alarm-1] button.ack-button")
         expect(page.locator("#alarms li[data-event-id=alarm-1] .ack")).to_have_text(
             "potwierdził/acknowledged: jkowalski")
