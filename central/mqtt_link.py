@@ -62,6 +62,7 @@ class MqttLink:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._unsubscribed = threading.Event()
+        self.refused = threading.Event()  # the broker said no: credentials or ACL
         self._connection = 0
         self.client = self._make_client()
 
@@ -123,6 +124,7 @@ class MqttLink:
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason: ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
+            self.refused.set()
             log.error("broker %s:%s refused central (%s): check the user name, password and "
                       "ACL", self.settings.host, self.settings.port, reason)
             return

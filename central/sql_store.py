@@ -65,6 +65,15 @@ def _booking_from_row(row: Sequence[Any]) -> Booking:
     )
 
 
+def event_rows(events: Sequence[EventIn]) -> list[tuple[str, ...]]:
+    stamp = now_text()
+    return [
+        (e.event_id, e.branch, e.kiosk, e.type, e.at.isoformat(),
+         json.dumps(e.payload, ensure_ascii=False), stamp)
+        for e in events
+    ]
+
+
 _SELECT_BOOKING = f"SELECT {', '.join(BOOKING_COLUMNS)}, published_version FROM bookings"
 
 _UPSERT_BOOKING = f"""
@@ -210,17 +219,11 @@ class SqlStore:
 
     # -- events -------------------------------------------------------------------------
     def store_events(self, events: Sequence[EventIn]) -> int:
-        stamp = now_text()
-        rows = [
-            (e.event_id, e.branch, e.kiosk, e.type, e.at.isoformat(),
-             json.dumps(e.payload, ensure_ascii=False), stamp)
-            for e in events
-        ]
         with self._lock, self._transaction():
             return self._write_many(
                 "INSERT INTO events (event_id, branch, kiosk, type, at, payload, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                rows,
+                event_rows(events),
             )
 
     def quarantine_event(self, branch: str, kiosk: str, event_id: str | None, reason: str,

@@ -126,7 +126,7 @@ def cmd_door_sim(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from kiosk.doctor import doctor_main
 
-    return doctor_main(_load(args), list(args.rest))
+    return doctor_main(_load(args), list(args.extra))
 
 
 def cmd_hash_pin(args: argparse.Namespace) -> int:
@@ -217,8 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     door.add_help = False
 
     doctor = add("doctor", "Check the configuration, the door board, the printer and the "
-                 "broker, and say what is wrong and how to fix it.", cmd_doctor)
-    doctor.add_argument("rest", nargs=argparse.REMAINDER, help="doctor options")
+                 "broker, and say what is wrong and how to fix it. Other options go to the "
+                 "doctor: --timeout S, --skip CHECK, --bridge-conf FILE.", cmd_doctor)
+    doctor.set_defaults(takes_extra=True)
 
     pin = add("hash-pin", "Make the hash of a staff PIN for the configuration file.",
               cmd_hash_pin, config=False)
@@ -237,7 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return door_sim_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "takes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)

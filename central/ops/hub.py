@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from paho.mqtt.enums import MQTTErrorCode
+
 from central.messages import EventIn, OccupancyIn, Rejected, parse_message
 from central.ops import homeassistant, metrics
 from central.ops.chart import occupancy_svg
@@ -135,16 +137,26 @@ class OpsHub:
             self._subscribers.discard(sub)
 
     def issue_command(self, branch: str, action: str, args: Any, operator: str) -> dict[str, Any]:
-        """Check, publish and record an operator's command; raise CommandRefused if it cannot go."""
+        """Check, record and publish an operator's command; CommandRefused if it cannot go.
+
+        Recorded before it is published, so a quick answer always finds its command.
+        """
         with self.lock:
             if branch not in self.model.branches:
                 raise CommandRefused(f"nieznany oddział / unknown branch {branch!r}")
         command = build_command(action, args, operator, self.clock().astimezone(self.config.zone))
         if self.publish is None or not self.link_up:
             raise CommandRefused("brak połączenia z brokerem / not connected to the broker")
-        self.publish(self.topics.commands(branch),
-                     json.dumps(command, ensure_ascii=False).encode("utf-8"), False)
         self._ask("command", (command, branch))
+        info = self.publish(self.topics.commands(branch),
+                            json.dumps(command, ensure_ascii=False).encode("utf-8"), False)
+        # NO_CONN: paho keeps a QoS 1 message and sends it on reconnecting, so only a full
+        # queue loses it.
+        if getattr(info, "rc", 0) not in (MQTTErrorCode.MQTT_ERR_SUCCESS,
+                                          MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.error("could not publish %s to %s (paho code %s)", action, branch, info.rc)
+            self._ask("command_failed", command["command_id"])
+            raise CommandRefused("nie wysłano polecenia / the command could not be sent")
         log.info("%s sent %s %s to %s (%s)", operator, action, command["args"], branch,
                  command["command_id"])
         return command
@@ -283,6 +295,11 @@ class OpsHub:
             changes = self.model.command_issued(command, branch)
             self.history.record_command(changes.commands[0])
             return command["command_id"], changes
+        if kind == "command_failed":
+            changes = self.model.command_failed(request, "not sent: the MQTT queue is full")
+            for command in changes.commands:
+                self.history.record_command(command)
+            return None, changes
         if kind == "ack":
             event_id, operator = request
             at = format_rfc3339(self.clock().astimezone(self.config.zone))

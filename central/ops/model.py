@@ -239,6 +239,13 @@ class OpsModel:
             self.commands.popitem(last=False)
         return Changes(commands=[view])
 
+    def command_failed(self, command_id: str, error: str) -> Changes:
+        command = self.commands.get(command_id)
+        if command is None or command.ok is not None:
+            return Changes()
+        command.ok, command.error = False, error
+        return Changes(commands=[command])
+
     def acknowledge(self, event_id: str, operator: str, at: str) -> Changes:
         alarm = self.alarms.get(event_id)
         if alarm is None:

@@ -66,6 +66,7 @@ class Sessions:
                 return None
             session = Session(secrets.token_urlsafe(32), operator.login, operator.name,
                               secrets.token_urlsafe(32), now + self.ttl_s)
+            self._sessions = {t: s for t, s in self._sessions.items() if s.expires_at > now}
             self._sessions[session.token] = session
             self._failures.pop(login, None)
         log.info("%s logged in", operator.login)

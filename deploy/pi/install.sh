@@ -310,4 +310,4 @@ install_udev_rules
 install_broker
 enable_memory_cgroup
 start_services
-say "done. Check the kiosk with: sudo -u $KIOSK_USER $APP_DIR/venv/bin/kiosk doctor --config $ETC_DIR/kiosk.toml"
+say "done. Check the kiosk with: sudo $APP_DIR/venv/bin/kiosk doctor --config $ETC_DIR/kiosk.toml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +220,39 @@ def test_a_retired_process_leaves_the_group(
         assert staying.counters.get("events_stored") == 100
     finally:
         staying.stop()
+
+
+def test_tls_and_a_password_are_used(tmp_path: Path) -> None:
+    from central.store import open_store
+    from tests.deploy.deploy_testkit import add_password, make_tls
+
+    ca, cert, key = make_tls(tmp_path / "tls")
+    passwd = tmp_path / "passwd"
+    add_password(passwd, "central", "hasło-centrali")
+    broker = MosquittoBroker(tmp_path / "broker", extra_config="\n".join([
+        "allow_anonymous false", f"password_file {passwd}",
+        f"certfile {cert}", f"keyfile {key}"]))
+    broker.start()
+    store = open_store(str(tmp_path / "central.sqlite3"))
+    try:
+        wrong = MqttLink(BrokerSettings(port=broker.port, client_id="central-wrong",
+                                        username="central", password="zgadywanka", tls=True,
+                                        ca_file=str(ca)), TOPICS.subscriptions())
+        wrong.start()
+        assert wrong.refused.wait(10), "the broker let a wrong password in"
+        assert not wrong.connected.is_set()
+        wrong.stop()
+        settings = BrokerSettings(port=broker.port, client_id="central-tls",
+                                  username="central", password="hasło-centrali", tls=True,
+                                  ca_file=str(ca))
+        link = MqttLink(settings, TOPICS.subscriptions())
+        service = CentralService(store, link, TOPICS, publish_interval_s=0.1)
+        service.start()
+        assert link.wait_ready(10), "central did not connect over TLS with its password"
+        store.set_branch_config(BRANCH, BRANCH_CONFIG)
+        wait_until(lambda: service.counters.get("configs_published") == 1, 10,
+                   "the config published over TLS")
+        service.stop()
+    finally:
+        store.close()
+        broker.kill()

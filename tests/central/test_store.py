@@ -75,6 +75,10 @@ def test_events_are_stored_once(store: CentralStore) -> None:
     assert len(store.events(kiosk="k2")) == 1
     newest = store.events(limit=1)[0]
     assert newest.kiosk == "k2" and newest.payload["ticket"] == "A017"
+    twice = _event()
+    assert store.store_events([twice, twice, _event()]) == 2  # a repeat within one batch
+    assert store.store_events([]) == 0
+    assert store.event_count() == 23
 
 
 def test_quarantine_keeps_the_raw_payload_once(store: CentralStore) -> None:

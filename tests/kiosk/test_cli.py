@@ -149,3 +149,19 @@ def test_hash_pin_makes_a_hash_the_config_accepts(tmp_path: Path) -> None:
     config = write_config(tmp_path, staff={"pins": {"s-anna": pin_hash}})
     assert run_kiosk("check-config", "--config", str(config)).returncode == 0
     assert run_kiosk("hash-pin", "--pin", "12").returncode == 2
+
+
+def test_doctor_takes_its_own_options_after_the_config(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path))
+    result = run_kiosk("doctor", "--config", config, "--timeout", "0.5", "--skip", "door",
+                       "--skip", "printer", "--skip", "broker")
+    assert "unrecognized arguments" not in result.stderr
+    assert result.returncode in (0, 1), result.stderr
+    bad = run_kiosk("doctor", "--config", config, "--timeout", "600")
+    assert bad.returncode == 2
+
+
+def test_unknown_options_are_usage_errors(tmp_path: Path) -> None:
+    result = run_kiosk("check-config", "--config", str(write_config(tmp_path)), "--bogus")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --bogus" in result.stderr

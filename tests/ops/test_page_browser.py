@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.brokerkit import MosquittoBroker, MqttListener
+from tests.brokerkit import MosquittoBroker, MqttListener, wait_until
 from tests.kiosk.conftest import booking_json
 from tests.ops.conftest import KioskProcess, OpsProcess, now_local, screenshot
 
@@ -88,6 +88,9 @@ def test_an_operator_pauses_a_branch_and_the_kiosk_reports_paused(
         occupancy = listener.wait_for(f"checkin/v1/branches/{BRANCH}/occupancy",
                                       lambda o: o["state"] == "paused")
         assert occupancy["state"] == "paused"
+        wait_until(lambda: page.evaluate(
+            "document.querySelector('#details img.chart').naturalWidth") > 0, 10,
+            "the chart to load")
         screenshot(page, "branch-paused-by-operator")
         # A limit outside what a kiosk accepts is refused on the page, not sent.
         page.fill("#limit-input", "0")

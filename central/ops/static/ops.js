@@ -60,9 +60,9 @@
     printer_offline: "drukarka offline", printer_error: "błąd drukarki", outbox: "zaległa kolejka",
     stale: "brak danych > 3 min", alarms: "alarmy", fault: "awaria", emergency: "ewakuacja",
   };
-  function problemText(code) {
+  function problemText(branch, code) {
     const [who, what] = code.includes(":") ? code.split(":") : ["", code];
-    return `${who ? `${who}: ` : ""}${PROBLEMS[what] ?? what}`;
+    return `${who ? `${shortKiosk(branch, who)}: ` : ""}${PROBLEMS[what] ?? what}`;
   }
   function shortKiosk(branch, kiosk) {
     return kiosk.startsWith(`${branch}-`) ? kiosk.slice(branch.length + 1) : kiosk;
@@ -115,7 +115,7 @@
       el("span", "", " · zameldowania dziś "), el("span", "checkins", data.checkins));
     const kiosks = el("ul", "kiosks");
     data.kiosks.forEach((k) => kiosks.append(kioskLine(data.id, k)));
-    const problems = el("div", "problems", data.problems.map(problemText).join(", "));
+    const problems = el("div", "problems", data.problems.map((p) => problemText(data.id, p)).join(", "));
     problems.title = data.problems.join(", ");
     node.replaceChildren(head, el("div", "state", STATES[data.state] ?? data.state), bar, nums,
       today, kiosks, problems);
@@ -225,7 +225,9 @@
   function commandList(id) {
     const ol = el("ol", "commands");
     [...commands.values()].filter((c) => c.branch === id).slice(-10).reverse().forEach((c) => {
-      const result = c.ok === null ? "oczekuje… / pending…" : c.ok ? "ok" : `błąd / error: ${c.error}`;
+      const silent = c.ok === null && Date.now() - Date.parse(c.issued_at) > 30000;
+      const result = silent ? "brak odpowiedzi / no answer yet"
+        : c.ok === null ? "oczekuje… / pending…" : c.ok ? "ok" : `błąd / error: ${c.error}`;
       const li = el("li", c.ok === null ? "pending" : c.ok ? "ok" : "failed",
         `${clock(c.issued_at)} ${c.action} ${c.action === "set_limit" ? c.args.limit : ""} — ${c.issued_by} — `);
       li.dataset.commandId = c.command_id;
