@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := mosquitto mosquitto-clients socat shellcheck systemd openssl
+DEBIAN_PACKAGES := mosquitto mosquitto-clients socat shellcheck systemd openssl chromium fonts-dejavu-core
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck bench clean system-packages

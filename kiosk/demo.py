@@ -8,7 +8,8 @@ codes to try and where the slips go. Everything goes into ``./demo-data`` (or
 rest still runs.
 
 ``--headless`` runs the same without the window: codes come on standard input one per line
-(``in`` and ``out`` make someone walk through the door, ``quit`` ends), answers go to
+(``in`` and ``out`` make someone walk through the door, ``status`` shows the count and
+the door, ``quit`` ends), answers go to
 standard output as JSON lines, the first one saying what is running and which codes to try.
 """
 
@@ -20,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -166,9 +168,9 @@ def central(parts: DemoParts, bookings: list[DemoBooking]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def door(parts: DemoParts) -> Iterator[None]:
-    if importlib.util.find_spec("door_controller.runtime") is None:
-        parts.notes.append("no door: the kiosk cannot attach a door board yet "
-                           "(door_controller.runtime.attach_door is missing)")
+    if importlib.util.find_spec("kiosk.door_adapter") is None:
+        parts.notes.append("no door: the kiosk cannot attach a door board "
+                           "(kiosk.door_adapter is missing)")
         yield
         return
     from firmware_bridge.simulator import SimulatedBoard, SimulatorError, find_micropython
@@ -273,7 +275,7 @@ def announce(info: dict[str, Any], out: IO[str], *, headless: bool) -> None:
     lines += [f"  Note: {note}" for note in info["notes"]]
     if headless:
         lines.append("  Type a code and Enter to check in; 'in' / 'out' to walk through the "
-                     "door; 'quit' to stop.")
+                     "door; 'status' for the count; 'quit' to stop.")
     else:
         lines.append("  In the window: F5 someone walks in, F6 someone walks out. Staff mode: "
                      "hold the branch name 3 s (no staff PIN is set in the demo).")
@@ -290,6 +292,16 @@ def headless_loop(runtime: BranchRuntime, parts: DemoParts, lines: IO[str],
             break
         if text in ("in", "out"):
             out.write(json.dumps({"door": walk(parts, text)}) + "\n")
+            out.flush()
+            continue
+        if text == "status":
+            branch = runtime.branch
+            view = branch.submit(branch.view).result(ANSWER_TIMEOUT_S)
+            out.write(json.dumps({
+                "state": view.state, "count": view.count, "limit": view.limit,
+                "waiting": [w.ticket for w in view.waiting], "called": list(view.called),
+                "door": view.door, "printer": view.printer, "outbox": view.outbox,
+            }) + "\n")
             out.flush()
             continue
         future = runtime.branch.check_in(text, "pl")
@@ -325,7 +337,12 @@ def run_window(config: KioskConfig, runtime: BranchRuntime, parts: DemoParts) ->
 # --- the whole ---------------------------------------------------------------------------
 
 
+def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)  # unwinds the ExitStack: the kiosk, central, door and broker stop
+
+
 def run_demo(config_path: Path | None, headless: bool) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parts = DemoParts(demo_folder())
     bookings = demo_bookings(datetime.now(ZoneInfo("Europe/Warsaw")))
     with contextlib.ExitStack() as stack:

@@ -315,6 +315,10 @@ class OpsHub:
     def _handle_mqtt(self, topic: str, payload: bytes) -> Changes:
         try:
             parsed = self.topics.parse(topic)
+            if not payload and parsed.kind in ("status", "occupancy"):
+                log.info("retained %s of %s/%s cleared", parsed.kind, parsed.branch,
+                         parsed.kiosk or "-")
+                return self.model.clear_retained(parsed.kind, parsed.branch, parsed.kiosk)
             message = parse_message(parsed, payload)
         except TopicError as exc:
             self.rejected["bad_topic"] += 1

@@ -154,6 +154,22 @@ class OpsModel:
             return self._command_result(message)
         return Changes()  # resync requests are central's business, not the page's
 
+    def clear_retained(self, kind: str, branch: str, kiosk: str | None) -> Changes:
+        """An empty retained message: the kiosk (or the branch's occupancy) was taken away."""
+        view = self.branches.get(branch)
+        if view is None:
+            return Changes()
+        if kind == "status" and kiosk is not None:
+            if view.kiosks.pop(kiosk, None) is None:
+                return Changes()
+        elif kind == "occupancy":
+            view.count = view.limit = view.waiting = None
+            view.state, view.occupancy_at, view.received_at, view.stale = (
+                UNKNOWN_STATE, None, None, False)
+        else:
+            return Changes()
+        return Changes(branches={branch})
+
     def branch(self, branch: str) -> BranchView:
         view = self.branches.get(branch)
         if view is None:

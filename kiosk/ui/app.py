@@ -61,8 +61,23 @@ def run_app(config: KioskConfig) -> int:
     from kiosk.ui.kiosk_app import KioskApp
 
     starter = RuntimeStarter(config)
+    app = KioskApp(config, start_branch=starter)
+    stop_on_sigterm(app)
     try:
-        KioskApp(config, start_branch=starter).run()
+        app.run()
     finally:
         starter.stop()
     return 0
+
+
+def stop_on_sigterm(app: Any) -> None:
+    """systemd stops the kiosk with SIGTERM: leave Kivy's loop so the runtime stops cleanly."""
+    import signal
+
+    from kivy.clock import Clock
+
+    def stop(_signum: int, _frame: Any) -> None:
+        log.info("SIGTERM: stopping the kiosk")
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -1,4 +1,5 @@
-"""`kiosk demo --headless`: the whole demo branch starts, takes a code, prints a slip, stops."""
+"""`kiosk demo --headless`: the whole demo branch (mosquitto, central, the door simulator under
+micropython, the preview printer) starts, takes codes, counts a passage, prints a slip, stops."""
 
 from __future__ import annotations
 
@@ -63,8 +64,26 @@ def _next_json(lines: queue.Queue[str], timeout: float, log: list[str]) -> dict[
     raise AssertionError(f"no JSON line within {timeout} s; output so far:\n{''.join(log)}")
 
 
+def _status_until(proc: subprocess.Popen[str], out: queue.Queue[str], log: list[str],
+                  wanted: dict[str, object]) -> dict[str, object]:
+    """Ask for the branch's status until it shows ``wanted`` (bounded in time and tries)."""
+    assert proc.stdin is not None
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
+    status: dict[str, object] = {}
+    for _ in range(200):
+        proc.stdin.write("status\n")
+        proc.stdin.flush()
+        status = _next_json(out, ANSWER_TIMEOUT_S, log)
+        if all(status.get(k) == v for k, v in wanted.items()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert all(status.get(k) == v for k, v in wanted.items()), (wanted, status)
+    return status
+
+
 @pytest.mark.slow
 @pytest.mark.broker
+@pytest.mark.micropython
 def test_headless_demo_checks_in_prints_a_slip_and_stops(tmp_path: Path) -> None:
     env = dict(os.environ, KIOSK_DEMO_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "demo", "--headless"],
@@ -77,6 +96,7 @@ def test_headless_demo_checks_in_prints_a_slip_and_stops(tmp_path: Path) -> None
         ready = _next_json(out, START_TIMEOUT_S, seen)
         assert ready["demo"] == "ready", ready
         assert ready["central"] is True and ready["bookings"] == "central over MQTT", ready
+        assert ready["door"], ready  # the simulator's pseudo-terminal
         codes = ready["codes"]
         assert isinstance(codes, dict)
         assert proc.stdin is not None
@@ -96,6 +116,13 @@ def test_headless_demo_checks_in_prints_a_slip_and_stops(tmp_path: Path) -> None
         slip = list(slips.glob(f"*-{ticket}.png"))
         assert slip, f"no slip for {ticket} in {slips}"
         assert slip[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        _status_until(proc, out, seen, {"door": "ok", "count": 0})
+        proc.stdin.write("in\n")  # the admitted customer walks in through the simulated door
+        proc.stdin.flush()
+        _status_until(proc, out, seen, {"count": 1})
+        proc.stdin.write("out\n")
+        proc.stdin.flush()
+        _status_until(proc, out, seen, {"count": 0, "outbox": 0})  # and central has it all
         proc.stdin.write("quit\n")
         proc.stdin.flush()
         assert proc.wait(STOP_TIMEOUT_S) == 0
@@ -106,5 +133,27 @@ def test_headless_demo_checks_in_prints_a_slip_and_stops(tmp_path: Path) -> None
     stderr = proc.stderr.read() if proc.stderr else ""
     assert "Codes to try now:" in stderr
     # Everything the demo started has stopped with it: no broker or central left behind.
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.broker
+@pytest.mark.micropython
+def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> None:
+    env = dict(os.environ, KIOSK_DEMO_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "demo", "--headless"],
+                            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    out: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
+    try:
+        assert _next_json(out, START_TIMEOUT_S, [])["demo"] == "ready"
+        proc.terminate()
+        assert proc.wait(STOP_TIMEOUT_S) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", leftovers.stdout

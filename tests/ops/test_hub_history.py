@@ -104,3 +104,16 @@ def test_no_shows_are_unknown_without_central_store(tmp_path: Path) -> None:
     finally:
         hub.stop()
         hub.history.close()
+
+
+def test_a_cleared_retained_status_takes_the_kiosk_off_the_tile(tmp_path: Path) -> None:
+    hub = make_hub(tmp_path)
+    try:
+        send(hub, "kiosks/k1/status", {"online": False})
+        wait_until(lambda: hub.snapshot()["branches"][0]["kiosks"], 5, "the kiosk")
+        send(hub, "kiosks/k1/status", b"")  # the kiosk was decommissioned
+        wait_until(lambda: not hub.snapshot()["branches"][0]["kiosks"], 5, "no kiosk")
+        assert not hub.rejected
+    finally:
+        hub.stop()
+        hub.history.close()

@@ -132,3 +132,14 @@ def test_malformed_occupancy_is_rejected_with_a_reason(payload: bytes) -> None:
     with pytest.raises(Rejected) as caught:
         message("krk-1/occupancy", payload)
     assert caught.value.reason and caught.value.detail
+
+
+def test_a_cleared_retained_status_removes_the_kiosk_and_occupancy_resets() -> None:
+    m = model()
+    m.apply(status(), NOW)
+    m.apply(occupancy(5), NOW)
+    assert m.clear_retained("status", "krk-1", "k1").branches == {"krk-1"}
+    assert m.tile("krk-1")["kiosks"] == []
+    assert not m.clear_retained("status", "krk-1", "k1")
+    m.clear_retained("occupancy", "krk-1", None)
+    assert (m.tile("krk-1")["state"], m.tile("krk-1")["count"]) == ("unknown", None)

@@ -78,12 +78,18 @@ def test_an_operator_pauses_a_branch_and_the_kiosk_reports_paused(
         _, page = start_all(mosquitto, run_ops, run_kiosk, page_for, tmp_path)
         page.click(f"#tile-{BRANCH}")
         page.wait_for_selector("#details:not([hidden]) .day")
+        # Resuming an open branch is a transition the kiosk refuses: the page shows its error.
+        page.click("#details button[data-action=resume]")
+        refused = page.locator("#details .commands li.failed .result")
+        expect(refused).to_contain_text("błąd / error:")
         page.click("#details button[data-action=pause]")
         page.wait_for_selector("#details .commands li.ok .result")
         page.wait_for_selector(f"#tile-{BRANCH}[data-state=paused]")
-        command = listener.wait_for(f"checkin/v1/branches/{BRANCH}/commands")
-        assert command["action"] == "pause" and command["issued_by"] == "ops:jkowalski"
-        result = listener.wait_for(f"checkin/v1/branches/{BRANCH}/command-results")
+        command = listener.wait_for(f"checkin/v1/branches/{BRANCH}/commands",
+                                    lambda c: c["action"] == "pause")
+        assert command["issued_by"] == "ops:jkowalski"
+        result = listener.wait_for(f"checkin/v1/branches/{BRANCH}/command-results",
+                                   lambda r: r["command_id"] == command["command_id"])
         assert result == {**result, "command_id": command["command_id"], "ok": True}
         occupancy = listener.wait_for(f"checkin/v1/branches/{BRANCH}/occupancy",
                                       lambda o: o["state"] == "paused")
@@ -96,7 +102,7 @@ def test_an_operator_pauses_a_branch_and_the_kiosk_reports_paused(
         page.fill("#limit-input", "0")
         page.click("#details button[data-action=set_limit]")
         page.wait_for_selector("#details p.error:text('limit')")
-        assert len(listener.on(f"checkin/v1/branches/{BRANCH}/commands")) == 1
+        assert len(listener.on(f"checkin/v1/branches/{BRANCH}/commands")) == 2
     finally:
         listener.close()
 
@@ -132,3 +138,27 @@ def test_alarms_arrive_newest_first_and_an_operator_acknowledges_one(
         screenshot(page, "alarms-one-acknowledged")
     finally:
         kiosk.close()
+
+
+def test_a_busy_days_chart_renders_in_the_browser(browser: Any) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from central.ops.chart import occupancy_svg
+    from central.ops.history import Sample
+
+    zone = ZoneInfo("Europe/Warsaw")
+    day = datetime(2026, 11, 23, tzinfo=zone)
+    counts = [0, 2, 5, 8, 12, 12, 10, 7, 9, 12, 11, 6, 4, 3, 1, 0]
+    samples = [Sample(day.replace(hour=9).timestamp() + i * 1800, c, 12, max(0, c - 10),
+                      "full" if c >= 12 else "open") for i, c in enumerate(counts)]
+    svg = occupancy_svg("POK Kraków, ul. Łagiewnicka 60", samples, [], day,
+                        day.replace(hour=18))
+    page = browser.new_page(viewport={"width": 700, "height": 260})
+    try:
+        page.set_content(f"<!doctype html><html><body style='margin:0'>{svg}</body></html>")
+        box = page.locator("polyline.occupancy").bounding_box()
+        assert box is not None and box["width"] > 250 and box["height"] > 100
+        screenshot(page, "chart-busy-day")
+    finally:
+        page.close()

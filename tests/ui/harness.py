@@ -74,6 +74,7 @@ class Harness:
     def __init__(self, config: KioskConfig, *, now: datetime = NOW,
                  pin_gate: PinGate | None = None) -> None:
         self.config = config
+        self.door: Any = None
         self.clock = SettableClock(now)
         self.ticker = Ticker()
         self.branch = Branch(config, clock=self.clock)
@@ -100,12 +101,18 @@ class Harness:
     def start(self) -> Harness:
         self.branch.start()
         self.worker.start()
+        if self.config.door.enabled:
+            from kiosk.door_adapter import attach_door
+
+            self.door = attach_door(self.branch, self.config)
         self.app._run_prepare()
         runTouchApp(embedded=True)
         self.wait_for(lambda: self.app.view is not None, what="the first view of the branch")
         return self
 
     def stop(self) -> None:
+        if self.door is not None:
+            self.door.stop()
         self.worker.stop()
         self.branch.stop()
         for store in self.stores:

@@ -32,6 +32,11 @@ def test_a_waiting_ticket_is_called_when_a_place_frees(tmp_path: Path) -> None:
     run_scenario("wait_and_call", tmp_path)
 
 
+@pytest.mark.micropython
+def test_a_walk_out_at_the_door_calls_the_next_ticket(tmp_path: Path) -> None:
+    run_scenario("door_frees_a_place", tmp_path)
+
+
 def test_a_slip_that_was_not_printed_is_said_on_the_result(tmp_path: Path) -> None:
     run_scenario("slip_not_printed", tmp_path)
 

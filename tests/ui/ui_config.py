@@ -30,11 +30,12 @@ UNKNOWN_CODE = "6YYY6YYY"
 
 
 def kiosk_config(directory: Path, *, limit: int = 3, printer: dict[str, Any] | None = None,
-                 ui: dict[str, Any] | None = None, staff_inactivity_s: int = 120) -> KioskConfig:
+                 ui: dict[str, Any] | None = None, staff_inactivity_s: int = 120,
+                 door_port: str | None = None) -> KioskConfig:
     raw: dict[str, Any] = {
         "kiosk": {"branch": "krakow-1", "id": "krakow-1-k1"},
         "paths": {"data_dir": "data", "spool_dir": "spool"},
-        "door": {"enabled": False},
+        "door": {"enabled": True, "port": door_port} if door_port else {"enabled": False},
         "printer": printer or {"backend": "dummy"},
         "mqtt": {"enabled": False},
         "branch": {

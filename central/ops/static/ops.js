@@ -265,14 +265,15 @@
     const t = tiles.get(selected);
     if (!t) return;
     const id = selected;
-    if (refetch || Date.now() - chartAt > 10000) {
+    const reload = refetch || Date.now() - chartAt > 10000;
+    if (reload) {
       chartAt = Date.now();
       fetch(`/api/branch/${encodeURIComponent(id)}`, { credentials: "same-origin" })
         .then((r) => r.json()).then((v) => { if (selected === id) { detailsNumbers = v; drawDetails(false); } });
     }
     const chart = box.querySelector("img.chart");
-    const img = chart && chart.dataset.branch === id && !refetch ? chart : el("img", "chart");
-    if (img !== chart) { img.src = `/chart/${encodeURIComponent(id)}.svg?t=${Date.now()}`; img.dataset.branch = id; }
+    const img = chart && chart.dataset.branch === id ? chart : el("img", "chart");
+    if (img !== chart || reload) { img.src = `/chart/${encodeURIComponent(id)}.svg?t=${Date.now()}`; img.dataset.branch = id; }
     img.alt = `Obłożenie dziś / Occupancy today: ${t.data.name}`;
     const title = el("h2", "", t.data.name);
     const close = el("button", "close", "×");
@@ -336,6 +337,7 @@
     ["f-search", "f-region", "f-state", "f-problems"].forEach((id) => $(id).addEventListener("input", applyFilters));
     $("f-sort").addEventListener("input", () => { orderDirty = true; reorder(); });
     setInterval(() => { if (orderDirty || urgentOrder) reorder(); else if (summaryDirty) applyFilters(); }, 1000);
+    setInterval(() => { if (selected) drawDetails(false); }, 10000);
     setInterval(() => {
       document.querySelectorAll("#tiles .feed[data-at]").forEach((f) => { f.textContent = ` · ${ago(f.dataset.at)}`; });
     }, 15000);
