@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -213,7 +214,7 @@ def drain_ours(directory: Path, port: int, events: list[dict[str, Any]]) -> floa
     fill_outbox(config, events)
     reader = Store(config.database_path)
     branch = Branch(config)
-    sync = SyncClient(config, branch, window=WINDOW)
+    sync = SyncClient(config, branch)
     branch.sync = sync
     branch.start()
     try:
@@ -228,22 +229,36 @@ def drain_ours(directory: Path, port: int, events: list[dict[str, Any]]) -> floa
 
 
 class BareAcker:
-    """Acknowledges each event at once, storing nothing: the kiosk's side alone."""
+    """Acknowledges events every 20 ms, storing nothing: the kiosk's side alone."""
 
     def __init__(self, port: int) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[str]] = {}
+        self._stop = threading.Event()
         self.client = raw_client(port, "bench-acker")
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.on_message = self._ack
+        self.client.on_message = self._collect
         self.client.subscribe(f"checkin/v1/branches/{BRANCH}/kiosks/+/events", qos=1)
         subscribed.wait(10)
+        self._thread = threading.Thread(target=self._flush, daemon=True)
+        self._thread.start()
 
-    def _ack(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        event_id = json.loads(message.payload)["event_id"]
+    def _collect(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         acks = message.topic.rsplit("/", 1)[0] + "/acks"
-        client.publish(acks, json.dumps({"event_ids": [event_id]}), qos=1)
+        with self._lock:
+            self._pending.setdefault(acks, []).append(json.loads(message.payload)["event_id"])
+
+    def _flush(self) -> None:
+        while not self._stop.wait(0.02):
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for topic, ids in pending.items():
+                self.client.publish(topic, json.dumps({"event_ids": ids}), qos=1)
 
     def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -252,11 +267,12 @@ def start_central(directory: Path, port: int) -> subprocess.Popen[bytes]:
     directory.mkdir(parents=True, exist_ok=True)
     log = (directory / "central.log").open("ab")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "central"), "serve", "--db",
-         str(directory / "central.sqlite3"), "--broker", f"127.0.0.1:{port}",
-         "--log-level", "WARNING"],
+        [str(Path(sys.executable).parent / "central"), "--log-level", "WARNING", "serve",
+         "--db", str(directory / "central.sqlite3"), "--broker", f"127.0.0.1:{port}"],
         stdout=log, stderr=subprocess.STDOUT)
     time.sleep(1.0)  # its subscriptions are in place well within a second
+    if process.poll() is not None:
+        raise RuntimeError(f"central serve exited: {(directory / 'central.log').read_text()}")
     return process
 
 
@@ -281,8 +297,8 @@ def main() -> int:
     payloads = messages(rows)
     events = event_payloads(args.events)
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        base = Path(tmp)
+    base = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    if True:
         floor = ingest_floor(base, rows)
         ours = ingest_ours(base / "ingest", payloads)
         results.append(row(f"ingest {args.bookings:,} bookings (decode, validate, upsert)",
@@ -311,6 +327,7 @@ def main() -> int:
                                bare, floor, args.events))
         finally:
             broker.release()
+    shutil.rmtree(base)  # kept when a step fails, with the logs of central and the broker
     header = ("what", "ours", "rate", "floor", "speed ratio", f"target >= {TARGET}")
     print(" | ".join(header))
     for line in results:

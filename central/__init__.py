@@ -1,1 +1,1 @@
-"""central."""
+"""The reference central: bookings and branch settings out to the branches, events in."""

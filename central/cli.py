@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "down (default two days)")
     serve.add_argument("--publish-interval", type=float, default=1.0, metavar="SECONDS")
     serve.add_argument("--leave-on-exit", action="store_true",
-                       help="on SIGTERM leave the shared subscription and end the session: for "
+                       help="on SIGTERM leave its subscriptions and end its session: for "
                             "a process that is being retired, not restarted")
 
     bookings = commands.add_parser("bookings", help="bookings").add_subparsers(

@@ -106,14 +106,13 @@ class MqttLink:
         self.client.disconnect(properties=properties)
         self.client.loop_stop()
 
-    def leave_shared(self, timeout: float) -> bool:
-        """Leave the shared subscriptions, so the broker stops giving this process a share.
-
-        Whatever the broker sent before its UNSUBACK is in the inbox once this returns True.
+    def unsubscribe_all(self, timeout: float) -> bool:
+        """Leave every subscription, the shared ones included, so the broker stops giving
+        this process anything. Whatever it sent before its UNSUBACK is in the inbox once this
+        returns True.
         """
-        shared = [f for f in self.subscriptions if f.startswith("$share/")]
         self._unsubscribed.clear()
-        self.client.unsubscribe(shared)
+        self.client.unsubscribe(self.subscriptions)
         return self._unsubscribed.wait(timeout)
 
     def wait_ready(self, timeout: float) -> bool:

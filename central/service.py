@@ -82,7 +82,7 @@ class CentralService:
         stores and acknowledges what it already received, and ends its session, so no
         events wait for a process that is not coming back.
         """
-        left = leave and self.link.connected.is_set() and self.link.leave_shared(timeout)
+        left = leave and self.link.connected.is_set() and self.link.unsubscribe_all(timeout)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -179,6 +179,9 @@ class CentralService:
         except TopicError as exc:
             self._drop("unknown", "bad_topic", str(exc), received)
             return None
+        if not received.payload and topic.kind in ("status", "occupancy"):
+            self._forget(topic)
+            return None
         try:
             return parse_message(topic, received.payload)
         except Rejected as exc:
@@ -186,6 +189,18 @@ class CentralService:
             if topic.kind == "events" and exc.event_id is not None:
                 self._quarantine(topic, exc, received, acks)
             return None
+
+    def _forget(self, topic: Topic) -> None:
+        # An empty retained message is how a retained topic is cleared: a retired kiosk or
+        # branch leaves the operations view instead of showing offline for ever.
+        if topic.kind == "status":
+            assert topic.kiosk is not None
+            self.store.forget_kiosk_status(topic.branch, topic.kiosk)
+        else:
+            self.store.forget_occupancy(topic.branch)
+        self.counters.add(f"cleared.{topic.kind}")
+        log.info("%s of %s cleared: forgotten", topic.kind,
+                 f"{topic.branch}/{topic.kiosk}" if topic.kiosk else topic.branch)
 
     def _quarantine(self, topic: Topic, exc: Rejected, received: Received,
                     acks: dict[tuple[str, str], list[str]]) -> None:

@@ -316,6 +316,15 @@ class SqlStore:
         return [KioskStatusRecord(r[0], r[1], bool(r[2]), r[3], json.loads(r[4]), r[5])
                 for r in rows]
 
+    def forget_occupancy(self, branch: str) -> None:
+        with self._lock, self._transaction():
+            self._write("DELETE FROM occupancy WHERE branch = ?", (branch,))
+
+    def forget_kiosk_status(self, branch: str, kiosk: str) -> None:
+        with self._lock, self._transaction():
+            self._write("DELETE FROM kiosk_status WHERE branch = ? AND kiosk = ?",
+                        (branch, kiosk))
+
     # -- commands -----------------------------------------------------------------------
     def record_command(self, command: dict[str, Any], branch: str) -> None:
         with self._lock, self._transaction():

@@ -153,6 +153,12 @@ class CentralStore(Protocol):
 
     def kiosk_statuses(self) -> list[KioskStatusRecord]: ...
 
+    def forget_occupancy(self, branch: str) -> None:
+        """The branch's retained occupancy was cleared: it no longer reports."""
+
+    def forget_kiosk_status(self, branch: str, kiosk: str) -> None:
+        """The kiosk's retained status was cleared: the kiosk was retired."""
+
     # Commands
     def record_command(self, command: dict[str, Any], branch: str) -> None: ...
 

@@ -45,6 +45,7 @@ from kiosk.demo_data import (
     demo_settings,
 )
 from kiosk.runtime import BranchRuntime
+from kiosk.staff import hash_pin
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ START_TIMEOUT_S = 15.0
 FEED_TIMEOUT_S = 20.0
 ANSWER_TIMEOUT_S = 30.0
 WALK_KEYS = {286: "in", 287: "out"}  # F5 and F6 in the kiosk window
+DEMO_STAFF_PIN = "1234"  # the demo's only staff member; a real kiosk never has a known PIN
 
 
 @dataclass
@@ -201,6 +203,7 @@ def demo_config(parts: DemoParts) -> KioskConfig:
         "mqtt": {"enabled": parts.broker_port is not None,
                  "port": parts.broker_port or 1883},
         "ui": {"language": "pl", "fullscreen": False, "inactivity_s": 30},
+        "staff": {"pins": {"demo-staff": hash_pin(DEMO_STAFF_PIN, iterations=20_000)}},
     }
     return parse_config(raw, source="<demo>", base_dir=parts.folder)
 
@@ -278,7 +281,7 @@ def announce(info: dict[str, Any], out: IO[str], *, headless: bool) -> None:
                      "door; 'status' for the count; 'quit' to stop.")
     else:
         lines.append("  In the window: F5 someone walks in, F6 someone walks out. Staff mode: "
-                     "hold the branch name 3 s (no staff PIN is set in the demo).")
+                     f"hold the branch name 3 s, PIN {DEMO_STAFF_PIN}.")
     print("\n".join(lines) + "\n", file=out, flush=True)
 
 

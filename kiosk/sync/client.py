@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 RESYNC_KEY = "sync.last_resync_day"
 OUTBOX_BATCH = 200
 IDLE_WAKE_S = 1.0
+MQTT_INFLIGHT = 100
+BACKLOG_CHECK_S = 0.5
+SEND_RECORD_S = 1.0
 NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason: the broker had nobody to deliver to
 
 
@@ -93,7 +96,7 @@ class SyncClient:
         branch: BranchPort,
         *,
         clock: Callable[[], datetime] | None = None,
-        window: int = 100,
+        window: int = 1000,
         resend_after_s: float = 30.0,
         occupancy_interval_s: float = 0.2,
         status_interval_s: float = 1.0,
@@ -123,6 +126,9 @@ class SyncClient:
         self._facts: dict[str, Any] = {}
         self._outbox_size = 0
         self._backlog = False
+        self._next_backlog_check = 0.0
+        self._sent_seqs: list[int] = []
+        self._next_send_record = 0.0
         self._owner_store: Store | None = None
         self._thread: threading.Thread | None = None
         self.counters: Counter[str] = Counter()
@@ -147,7 +153,9 @@ class SyncClient:
         client.will_set(self.topics.status, _json(will_payload(self._clock())), qos=1,
                         retain=True)
         client.reconnect_delay_set(*reconnect_delay_s)
-        client.max_inflight_messages_set(self._window)
+        # paho sends at most this many before their PUBACKs and queues the rest of the window
+        # itself, so its network thread refills the pipe without waiting for the sync thread.
+        client.max_inflight_messages_set(MQTT_INFLIGHT)
         client.enable_logger(logging.getLogger(f"{__name__}.paho"))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -352,6 +360,11 @@ class SyncClient:
 
     def _run(self) -> None:
         store = Store(self.branch.store_path)
+        # What this connection writes is idempotent bookkeeping (rows central acknowledged,
+        # send counts, the resync day): a commit lost in a power cut only means an event is
+        # sent again, which central ignores. So its commits skip the fsync; the owner's
+        # connection keeps synchronous=FULL for everything that must survive.
+        store.db.execute("PRAGMA synchronous = NORMAL")
         tracker = OutboxTracker(window=self._window, resend_after_s=self._resend_after_s)
         seen_connection = 0
         try:
@@ -365,6 +378,7 @@ class SyncClient:
                 self._wakeup.wait(self._next_wait())
                 self._wakeup.clear()
         finally:
+            self._record_sends(store, time.monotonic(), flush=True)
             store.close()
 
     def _next_wait(self) -> float:
@@ -385,7 +399,9 @@ class SyncClient:
             occupancy_in, self._occupancy_in = self._occupancy_in, None
         if occupancy_in is not None:
             self._occupancy.offer(occupancy_in)
-        self._check_backlog(store)
+        if now_m >= self._next_backlog_check:
+            self._next_backlog_check = now_m + BACKLOG_CHECK_S
+            self._check_backlog(store)
         if not connected:
             return seen_connection
         if connections != seen_connection:
@@ -419,9 +435,9 @@ class SyncClient:
     def _publish_outbox(self, store: Store, tracker: OutboxTracker, now_m: float) -> None:
         room = tracker.room()
         while room > 0 and not self._stopping.is_set():
-            rows = store.pending_events(OUTBOX_BATCH, after_seq=tracker.cursor)
+            rows = store.pending_events(min(OUTBOX_BATCH, room), after_seq=tracker.cursor)
             if not rows:
-                return
+                break
             published: list[int] = []
             for row in rows:
                 if room == 0:
@@ -438,9 +454,16 @@ class SyncClient:
                     published.append(row.seq)
                     room -= 1
                 tracker.cursor = row.seq
-            if published:
-                store.mark_events_sent(published, self._clock())
-                self.counters["events_published"] += len(published)
+            self._sent_seqs.extend(published)
+            self.counters["events_published"] += len(published)
+        self._record_sends(store, now_m)
+
+    def _record_sends(self, store: Store, now_m: float, *, flush: bool = False) -> None:
+        """Count the sends in the store (attempts, last sent), at most once a second."""
+        if self._sent_seqs and (flush or now_m >= self._next_send_record):
+            store.mark_events_sent(self._sent_seqs, self._clock())
+            self._sent_seqs = []
+            self._next_send_record = now_m + SEND_RECORD_S
 
     def _check_backlog(self, store: Store) -> None:
         size = store.outbox_size()

@@ -43,7 +43,8 @@ class OutboxTracker:
         self.connection = 0
         self.cursor = 0  # the highest seq looked at in the current pass
         self._sent: dict[str, _Sent] = {}
-        self._unconfirmed: set[str] = set()
+        # In publishing order: the broker acknowledges (PUBACK) in about that order too.
+        self._unconfirmed: dict[str, None] = {}
         self._mids: dict[int, str] = {}
         self._pass_started: float | None = None
         self._retry_at: float | None = None
@@ -77,9 +78,18 @@ class OutboxTracker:
         self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
 
     def in_flight(self) -> int:
-        """Rows published and not yet acknowledged by the broker (PUBACK)."""
-        done = {e for e in self._unconfirmed if self._sent[e].delivery.is_published()}
-        self._unconfirmed -= done
+        """Rows published and not yet acknowledged by the broker (PUBACK).
+
+        Counted from the oldest until the first still waiting, so a step costs what was
+        confirmed since the last one; a PUBACK out of order is counted a little later.
+        """
+        done = []
+        for event_id in self._unconfirmed:
+            if not self._sent[event_id].delivery.is_published():
+                break
+            done.append(event_id)
+        for event_id in done:
+            del self._unconfirmed[event_id]
         return len(self._unconfirmed)
 
     def room(self) -> int:
@@ -96,7 +106,8 @@ class OutboxTracker:
     def sent(self, event_id: str, delivery: Delivery, now: float, mid: int | None = None
              ) -> None:
         self._sent[event_id] = _Sent(delivery, now, self.connection)
-        self._unconfirmed.add(event_id)
+        self._unconfirmed.pop(event_id, None)
+        self._unconfirmed[event_id] = None
         if mid is not None:
             self._mids[mid] = event_id
 
@@ -104,7 +115,7 @@ class OutboxTracker:
         """Central stored these; it is listening again, so the unheard backoff starts over."""
         for event_id in event_ids:
             self._sent.pop(event_id, None)
-            self._unconfirmed.discard(event_id)
+            self._unconfirmed.pop(event_id, None)
         self._unheard_streak = 0
         if len(self._mids) > 4 * max(len(self._sent), self.window):
             self._mids = {m: e for m, e in self._mids.items() if e in self._sent}

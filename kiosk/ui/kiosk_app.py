@@ -117,8 +117,6 @@ class KioskApp(App):
         register_fonts()
         Window.clearcolor = theme.GROUND
         Builder.load_file(str(paths.KV_DIR / "widgets.kv"))
-        for name in SCREENS:
-            Builder.load_file(str(paths.KV_DIR / f"{name}.kv"))
         self.sm = ScreenManager(transition=NoTransition())
         self.screen("welcome")  # the others are built after the first frame, one per frame
         Window.bind(size=self._fit_unit, on_textinput=self._on_text,
@@ -148,6 +146,7 @@ class KioskApp(App):
         """The screen called ``name``, built on first use."""
         assert self.sm is not None
         if not self.sm.has_screen(name):
+            Builder.load_file(str(paths.KV_DIR / f"{name}.kv"))  # each screen's rules, once
             self.sm.add_widget(SCREENS[name](name=name))
         return self.sm.get_screen(name)
 
@@ -160,9 +159,12 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         Clock.schedule_once(self._build_next_screen, 0.5)
-        Clock.schedule_once(lambda _dt: notify("READY=1"), 0)
+
+    def _ready(self) -> None:
+        """systemd: the window is up and the branch's state is shown; the watchdog starts."""
+        notify("READY=1")
         interval = watchdog_interval_s()
-        if interval is not None:
+        if interval is not None:  # pinged from Kivy's loop: a frozen UI stops the pings
             Clock.schedule_interval(lambda _dt: notify("WATCHDOG=1"), interval)
 
     def _fit_unit(self, _window: Any, size: tuple[int, int]) -> None:
@@ -188,6 +190,8 @@ class KioskApp(App):
     def take_view(self, view: BranchView) -> None:
         if self.view is not None and view.at < self.view.at:
             return  # an older view overtaken by a newer one
+        if self.view is None:
+            self._ready()
         self.view = view
         self._note_calls(view)
         if self.sm is not None and self.sm.current == "staff_queue":
@@ -386,6 +390,10 @@ class KioskApp(App):
         if view is None:
             return "-"
         return self.t(presenters.PRINTER_WORDS.get(view.printer, view.printer), language)
+
+    def staff_notice(self, view: BranchView | None) -> str:
+        """The newest thing the owner says the staff should look at (Polish / English)."""
+        return view.staff_items[0] if view is not None and view.staff_items else ""
 
     def sync_word(self, view: BranchView | None, language: str) -> str:
         if view is None or not view.last_feed_at:

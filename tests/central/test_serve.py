@@ -135,6 +135,17 @@ def test_latest_status_occupancy_and_the_will(
                    == [(7, 2, "open")], 5, "occupancy stored")
         tcp_relay.cut()  # the kiosk vanishes: the broker publishes its will
         wait_until(lambda: central.store.kiosk_statuses()[0].online is False, 10, "the will")
+        # Retired: its retained status and the branch's occupancy are cleared.
+        clear = MqttListener(mosquitto.port, "retire-tool", topics=("unused/#",))
+        try:
+            clear.publish(status_topic, b"", retain=True)
+            clear.publish(TOPICS.branch(BRANCH, "occupancy"), b"", retain=True)
+        finally:
+            clear.close()
+        wait_until(lambda: central.store.kiosk_statuses() == [] and
+                   central.store.occupancy() == [], 5, "the kiosk and branch forgotten")
+        assert central.counters.get("cleared.status") == 1
+        assert central.counters.dropped() == {}
     finally:
         client.loop_stop()
 

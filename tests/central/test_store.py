@@ -107,6 +107,9 @@ def test_latest_occupancy_and_status(store: CentralStore) -> None:
     assert status.online is False and status.payload == {"online": False}
     store.record_kiosk_status(online)
     assert store.kiosk_statuses()[0].payload["outbox"] == 4
+    store.forget_kiosk_status("krakow-1", "k1")
+    store.forget_occupancy("krakow-1")
+    assert store.kiosk_statuses() == [] and store.occupancy() == []
 
 
 def test_commands_and_results(store: CentralStore) -> None:

@@ -169,13 +169,18 @@ class Harness:
     def tap_id(self, widget_id: str) -> None:
         self.tap(self.widget(widget_id))
 
-    def hold(self, widget: Widget, seconds: float) -> None:
+    def hold(self, widget: Widget, seconds: float,
+             until: Callable[[], object] | None = None) -> None:
+        """Press for ``seconds``; with ``until``, keep pressing (at most 5 s more) until it
+        holds, so a slow frame cannot release the finger just before the gesture fires."""
         self.frames(2)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        give_up = end + 5.0
+        while time.monotonic() < end or (
+                until is not None and not until() and time.monotonic() < give_up):
             self.frames()
             time.sleep(0.01)
         touch.touch_up()

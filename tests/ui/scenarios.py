@@ -8,6 +8,7 @@ worker) and asserts; an AssertionError fails the process and so the test.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -171,6 +172,23 @@ def every_refusal(workdir: Path) -> None:
 
 
 @scenario
+def welcome_states(workdir: Path) -> None:
+    """The entrance state at a glance, as staff or central change it."""
+    h = started(workdir)
+    try:
+        for action, state, title in (("pause", "paused", "Wejście wstrzymane"),
+                                     ("resume", "open", "Zapraszamy"),
+                                     ("free_entry", "free_entry", "Wejście wolne"),
+                                     ("emergency", "emergency", "Stan awaryjny")):
+            assert h.branch.staff_action(action, {}, by="s-test").result(5).ok, action
+            h.wait_for(lambda s=state: h.app.view.state == s, what=f"state {state}")
+            assert title in h.texts(), (state, h.texts())
+            both_languages(h, f"welcome-{state.replace('_', '-')}")
+    finally:
+        h.stop()
+
+
+@scenario
 def code_guessing_pause(workdir: Path) -> None:
     h = started(workdir)
     try:
@@ -325,7 +343,7 @@ def owner_busy(workdir: Path) -> None:
 def enter_staff(h: Harness, pin: str = STAFF_PIN) -> None:
     """The gesture at a shorter hold (its 3 s are tested in staff_actions), then the PIN."""
     h.app.staff_hold_s = 0.4
-    h.hold(h.widget("corner", "welcome"), 0.6)
+    h.hold(h.widget("corner", "welcome"), 0.5, until=lambda: h.app.current == "staff_pin")
     assert h.app.current == "staff_pin", h.app.current
     h.type_on_keypad("keypad", pin)
     h.tap(h.key_button("keypad", "ok"))
@@ -358,8 +376,11 @@ def staff_actions(workdir: Path) -> None:
         h.tap(h.widget("corner", "welcome"))  # a short tap is not the gesture
         h.frames(5)
         assert h.app.current == "welcome"
-        h.hold(h.widget("corner"), 3.2)
-        assert h.app.current == "staff_pin"
+        h.hold(h.widget("corner"), 2.5)  # not yet
+        assert h.app.current == "welcome"
+        pressed = time.monotonic()
+        h.hold(h.widget("corner"), 3.0, until=lambda: h.app.current == "staff_pin")
+        assert h.app.current == "staff_pin" and time.monotonic() - pressed < 4.5
         both_languages(h, "staff-pin")
         h.type_on_keypad("keypad", STAFF_PIN)
         h.tap(h.key_button("keypad", "ok"))
@@ -458,7 +479,8 @@ def pin_slowdown(workdir: Path) -> None:
     h = started(workdir)
     try:
         h.app.staff_hold_s = 0.4
-        h.hold(h.widget("corner", "welcome"), 0.6)
+        h.hold(h.widget("corner", "welcome"), 0.5, until=lambda: h.app.current == "staff_pin")
+        assert h.app.current == "staff_pin", h.app.current
         waits = []
         for attempt in range(1, 11):
             h.type_on_keypad("keypad", "1111")
@@ -486,6 +508,34 @@ def pin_slowdown(workdir: Path) -> None:
         assert h.app.pin_gate.failures == 0
     finally:
         h.stop()
+
+
+@scenario
+def systemd_notify(workdir: Path) -> None:
+    """READY=1 once the branch's state is on screen, then WATCHDOG=1 from Kivy's loop."""
+    import os
+    import socket
+
+    path = workdir / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        server.setblocking(False)
+        os.environ.update(NOTIFY_SOCKET=str(path), WATCHDOG_USEC="1000000",
+                          WATCHDOG_PID=str(os.getpid()))
+        h = started(workdir)
+        try:
+            got: list[bytes] = []
+
+            def heard(message: bytes) -> bool:
+                with contextlib.suppress(BlockingIOError):
+                    got.append(server.recv(64))
+                return message in got
+
+            h.wait_for(lambda: heard(b"READY=1"), timeout=5, what="READY=1")
+            h.wait_for(lambda: heard(b"WATCHDOG=1"), timeout=5, what="WATCHDOG=1")
+            assert got[0] == b"READY=1", got
+        finally:
+            h.stop()
 
 
 # --- restart, sizes ---------------------------------------------------------------------
@@ -555,8 +605,11 @@ def touch_targets(workdir: Path) -> None:
         h.settle()
         h.app.open_queue()
         h.frames(3)
+        buttons = every_button(h)
+        smallest = min(buttons, key=lambda item: min(item[1].size))
+        print(f"smallest touch target: {smallest[0]} {[round(v) for v in smallest[1].size]}")
         small = [(name, tuple(round(v) for v in w.size))
-                 for name, w in every_button(h) if min(w.size) < minimum]
+                 for name, w in buttons if min(w.size) < minimum]
         assert not small, f"touch targets under {minimum:.1f} px (9 mm): {small}"
     finally:
         h.stop()

@@ -24,6 +24,10 @@ def test_every_refusal_says_what_to_do_in_both_languages(tmp_path: Path) -> None
     run_scenario("every_refusal", tmp_path)
 
 
+def test_welcome_shows_the_entrance_state(tmp_path: Path) -> None:
+    run_scenario("welcome_states", tmp_path)
+
+
 def test_code_guessing_pauses_code_entry(tmp_path: Path) -> None:
     run_scenario("code_guessing_pause", tmp_path)
 
@@ -52,3 +56,7 @@ def test_the_screen_keeps_drawing_while_the_owner_is_busy(tmp_path: Path) -> Non
 def test_after_a_restart_the_screen_shows_the_state_it_had(tmp_path: Path) -> None:
     run_scenario("restart_before", tmp_path)
     run_scenario("restart_after", tmp_path)
+
+
+def test_systemd_hears_ready_and_the_watchdog(tmp_path: Path) -> None:
+    run_scenario("systemd_notify", tmp_path)
