@@ -534,6 +534,18 @@ class Branch:
             self._staff_item(f"drukarka / printer: {state} ({detail})")
             self._after_outbox_write()
 
+    def raise_alarm(self, kind: str, detail: str, *, actor: str, action: str,
+                    args: dict[str, Any]) -> None:
+        """On the owner's thread: an alarm for central and the staff, audited."""
+        local = self._local_now()
+        with self.store.transaction():
+            self.store.enqueue_event(alarm_event(local, kind=kind, detail=detail))
+            self.store.audit(at=local, actor=actor, action=action, args=args, source="kiosk",
+                             result="alarm")
+        self._staff_item(detail)
+        log.warning("alarm %s: %s", kind, detail)
+        self._after_outbox_write()
+
     def _after_outbox_write(self) -> None:
         if self.sync is not None:
             self.sync.wake()

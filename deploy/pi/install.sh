@@ -169,6 +169,10 @@ install_app_files() {
     # The deploy kit itself (health scripts the timer runs) and its manual.
     rm -rf "$ROOT$APP_DIR/deploy"
     cp -R "$SRC/deploy" "$ROOT$APP_DIR/deploy"
+    # Fonts with Polish glyphs, the screen's catalogs and sounds: not inside the Python
+    # package, so the service points KIOSK_ASSETS_DIR here.
+    rm -rf "$ROOT$APP_DIR/assets"
+    cp -R "$SRC/assets" "$ROOT$APP_DIR/assets"
     install -m 0644 "$SRC/docs/deployment.md" "$ROOT$APP_DIR/docs/deployment.md"
 }
 

@@ -13,6 +13,7 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk.assets import assets_dir
 from kiosk.printing.layout import (
     CHAR_HEIGHT_DOTS,
     DEFAULT_LINE_DOTS,
@@ -28,7 +29,7 @@ from kiosk.printing.layout import (
 )
 
 FONT_DIRS = (
-    Path(__file__).resolve().parents[2] / "assets" / "fonts",
+    assets_dir() / "fonts",
     Path("/usr/share/fonts/truetype/dejavu"),
 )
 FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,6 +129,8 @@ class SyncClient:
         self._backlog = False
         self._next_backlog_check = 0.0
         self._sent_seqs: list[int] = []
+        self._window_full = False  # set by the sync thread: wake it when a PUBACK makes room
+        self._resync_checked = ""
         self._next_send_record = 0.0
         self._owner_store: Store | None = None
         self._thread: threading.Thread | None = None
@@ -245,11 +248,14 @@ class SyncClient:
         if reason_code.value == NO_MATCHING_SUBSCRIBERS:
             with self._lock:
                 self._unheard.append(mid)
+            self._wakeup.set()
         elif reason_code.is_failure:
             self.counters["publish_refused"] += 1
             log.warning("the broker refused a message (%s); it is sent again later",
                         reason_code)
-        self._wakeup.set()
+        if self._window_full:
+            self._window_full = False
+            self._wakeup.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
@@ -435,7 +441,7 @@ class SyncClient:
     def _publish_outbox(self, store: Store, tracker: OutboxTracker, now_m: float) -> None:
         room = tracker.room()
         while room > 0 and not self._stopping.is_set():
-            rows = store.pending_events(min(OUTBOX_BATCH, room), after_seq=tracker.cursor)
+            rows = _pending_rows(store, min(OUTBOX_BATCH, room), tracker.cursor)
             if not rows:
                 break
             published: list[int] = []
@@ -443,7 +449,7 @@ class SyncClient:
                 if room == 0:
                     break
                 if tracker.wants(row.event_id, now_m):
-                    info = self._publish(self.topics.events, row.payload)
+                    info = self._client.publish(self.topics.events, row.payload, qos=1)
                     if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS,
                                        MQTTErrorCode.MQTT_ERR_NO_CONN):
                         log.warning("paho did not take event %s (%s); tried again later",
@@ -456,6 +462,10 @@ class SyncClient:
                 tracker.cursor = row.seq
             self._sent_seqs.extend(published)
             self.counters["events_published"] += len(published)
+        if room == 0:
+            self._window_full = True
+            if tracker.room() > 0:  # a PUBACK came in meanwhile: go round again
+                self._wakeup.set()
         self._record_sends(store, now_m)
 
     def _record_sends(self, store: Store, now_m: float, *, flush: bool = False) -> None:
@@ -484,8 +494,12 @@ class SyncClient:
         with self._lock:
             days, self._resync_days = self._resync_days, []
         today = now.date()
-        if resync_due(store.get_value(RESYNC_KEY), now):
-            days.append(today)
+        # The store is asked once a minute at most: the answer only changes with the clock.
+        minute = now.strftime("%Y-%m-%dT%H:%M")
+        if minute != self._resync_checked:
+            self._resync_checked = minute
+            if resync_due(store.get_value(RESYNC_KEY), now):
+                days.append(today)
         for day in sorted(set(days)):
             self._publish(self.topics.resync, resync_payload(day))
             self.counters["resync_requests"] += 1
@@ -509,6 +523,23 @@ class SyncClient:
     def _publish(self, topic: str, payload: dict[str, Any], *,
                  retain: bool = False) -> mqtt.MQTTMessageInfo:
         return self._client.publish(topic, _json(payload), qos=1, retain=retain)
+
+
+@dataclass(frozen=True)
+class _OutboxRow:
+    seq: int
+    event_id: str
+    payload: str
+
+
+def _pending_rows(store: Store, limit: int, after_seq: int) -> list[_OutboxRow]:
+    """Like ``Store.pending_events``, but the payload stays the JSON text the owner stored:
+    it is sent exactly as written, and a long outbox is not parsed and re-encoded."""
+    rows = store.db.execute(
+        "SELECT seq, event_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+        [after_seq, limit],
+    ).fetchall()
+    return [_OutboxRow(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def _json(payload: dict[str, Any]) -> str:

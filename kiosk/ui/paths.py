@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from kiosk.assets import assets_dir
 
 UI_DIR = Path(__file__).resolve().parent
 KV_DIR = UI_DIR / "kv"
-
-
-def assets_dir() -> Path:
-    """``$KIOSK_ASSETS_DIR``, else the ``assets`` folder beside the ``kiosk`` package."""
-    override = os.environ.get("KIOSK_ASSETS_DIR")
-    if override:
-        return Path(override)
-    return UI_DIR.parents[1] / "assets"
 
 
 def font_regular() -> Path:
