@@ -63,33 +63,37 @@ def summary(name: str, ms: list[float]) -> dict[str, float]:
     return row
 
 
-def measure_floor(samples: int) -> list[float]:
-    micropython = find_micropython()
-    assert micropython, "micropython is needed for the benchmark"
-    with tempfile.TemporaryDirectory() as tmp:
+class EchoPty:
+    """The floor: socat PTY <-> UNIX socket <-> an echo loop under micropython."""
+
+    def __init__(self, tmp: str) -> None:
+        micropython = find_micropython()
+        assert micropython, "micropython is needed for the benchmark"
         sock, link = f"{tmp}/echo.sock", f"{tmp}/tty"
-        echo = subprocess.Popen([micropython, "-c", ECHO, sock])
+        self.echo = subprocess.Popen([micropython, "-c", ECHO, sock])
         while not os.path.exists(sock):
             time.sleep(0.005)
-        socat = subprocess.Popen(["socat", f"PTY,link={link},raw,echo=0", f"UNIX-CONNECT:{sock}"],
-                                 stderr=subprocess.DEVNULL)
+        self.socat = subprocess.Popen(
+            ["socat", f"PTY,link={link},raw,echo=0", f"UNIX-CONNECT:{sock}"],
+            stderr=subprocess.DEVNULL)
         while not os.path.exists(link):
             time.sleep(0.005)
-        port = serial.serial_for_url(link, exclusive=True, timeout=1.0)
-        frame = encode_packet(PacketType.ADMIT, 1, bytes(3)) + bytes(7)
-        times = []
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            port.write(frame)
-            got = port.read(len(frame))
-            times.append((time.perf_counter() - t0) * 1000)
-            assert got == frame
-        port.close()
-        socat.terminate()
-        echo.terminate()
-        socat.wait()
-        echo.wait()
-    return times
+        self.port = serial.serial_for_url(link, exclusive=True, timeout=1.0)
+        self.frame = encode_packet(PacketType.ADMIT, 1, bytes(3)) + bytes(7)
+
+    def round_trip_ms(self) -> float:
+        t0 = time.perf_counter()
+        self.port.write(self.frame)
+        got = self.port.read(len(self.frame))
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert got == self.frame
+        return elapsed
+
+    def close(self) -> None:
+        self.port.close()
+        for process in (self.socat, self.echo):
+            process.terminate()
+            process.wait()
 
 
 class Owner:
@@ -118,15 +122,18 @@ class Owner:
             assert self.cond.wait_for(predicate, timeout), "benchmark timed out"  # type: ignore[arg-type]
 
 
-def measure_link(samples: int, walks: int) -> tuple[list[float], list[float]]:
+def measure_link(samples: int, walks: int) -> tuple[list[float], list[float], list[float]]:
+    """ADMIT round trips interleaved with floor round trips (same load for both), then walks."""
     with tempfile.TemporaryDirectory() as tmp, SimulatedBoard(Path(tmp) / "board") as board:
+        floor = EchoPty(tmp)
         owner = Owner()
         link = DoorLink(board.port, owner)
         owner.link = link
         link.start()
         owner.wait(lambda: owner.up)
-        admit_ms = []
+        admit_ms, floor_ms = [], []
         for _ in range(samples):
+            floor_ms.append(floor.round_trip_ms())
             t0 = time.perf_counter()
             seq = link.admit(1, 60000)
             owner.wait(lambda seq=seq: seq in owner.results)
@@ -141,7 +148,8 @@ def measure_link(samples: int, walks: int) -> tuple[list[float], list[float]]:
             edge_ms.append((owner.passes[i] - edge_ns) / 1e6)
             time.sleep(0.01)
         link.stop()
-    return admit_ms, edge_ms
+        floor.close()
+    return floor_ms, admit_ms, edge_ms
 
 
 def measure_decoder(frames: int) -> tuple[float, float]:
@@ -168,8 +176,8 @@ def main() -> None:
     parser.add_argument("--walks", type=int, default=60, help="walks for the beam-edge latency")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    floor = summary("floor: raw pty round trip", measure_floor(args.samples))
-    admit_ms, edge_ms = measure_link(args.samples, args.walks)
+    floor_ms, admit_ms, edge_ms = measure_link(args.samples, args.walks)
+    floor = summary("floor: raw pty round trip", floor_ms)
     admit = summary("ADMIT -> CommandResult at owner", admit_ms)
     edge = summary("beam edge -> DeviceEvent at owner", edge_ms)
     beyond = summary(f"  the same minus the {DEBOUNCE_MS} ms debounce",
