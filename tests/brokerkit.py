@@ -89,7 +89,8 @@ class MosquittoBroker:
     port: int = 0  # 0: a port reserved for this broker's lifetime
     # Saved every second, so a SIGKILL loses at most about a second of the broker's state.
     autosave_interval_s: int = 1
-    extra_config: str = ""
+    anonymous: bool = True
+    extra_config: str = ""  # appended: options for the listener, password_file, ...
     process: subprocess.Popen[bytes] | None = None
     _reservation: socket.socket | None = field(default=None, repr=False)
 
@@ -116,7 +117,7 @@ class MosquittoBroker:
         self.directory.mkdir(parents=True, exist_ok=True)
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "persistence true",
             f"persistence_location {self.directory}/",
             f"autosave_interval {self.autosave_interval_s}",
@@ -191,6 +192,34 @@ def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
         yield broker
     finally:
         broker.release()
+
+
+def make_tls(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1: (ca.crt, server.crt, server.key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    commands = [
+        ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca_crt, "-days", "2",
+         "-subj", "/CN=branch-checkin test CA"],
+        ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
+    ]
+    for command in commands:
+        subprocess.run([str(c) for c in command], check=True, capture_output=True, timeout=20)
+    return ca_crt, crt, key
+
+
+def add_password(passwd: Path, user: str, password: str) -> None:
+    """Add a user to a mosquitto password file (made if missing) with mosquitto_passwd."""
+    passwd.parent.mkdir(parents=True, exist_ok=True)
+    passwd.touch()
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password],
+                   check=True, capture_output=True, timeout=10)
 
 
 # --- a TCP relay the test can cut ----------------------------------------------------------

@@ -128,7 +128,7 @@ class SyncClient:
         self._outbox_size = 0
         self._backlog = False
         self._next_backlog_check = 0.0
-        self._sent_seqs: list[int] = []
+        self._sent_rows: list[tuple[int, str]] = []
         self._window_full = False  # set by the sync thread: wake it when a PUBACK makes room
         self._resync_checked = ""
         self._next_send_record = 0.0
@@ -164,6 +164,7 @@ class SyncClient:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -196,6 +197,9 @@ class SyncClient:
                                  offline_payload(facts, outbox=outbox, now=self._clock()),
                                  retain=True)
             info.wait_for_publish(min(timeout_s, 2.0))
+        # paho 2.2 logs "Client is not connected" at ERROR once its loop ends after a clean
+        # disconnect; nothing is wrong then, so its log is off from here.
+        self._client.disable_logger()
         self._client.disconnect()
         self._client.loop_stop()
         self.branch.post(self._close_owner_store)
@@ -232,6 +236,14 @@ class SyncClient:
         self.counters["connections"] += 1
         log.info("connected to the broker (session present: %s)", flags.session_present)
         self._wakeup.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reason_codes: list[ReasonCode], properties: Properties) -> None:
+        for topic, code in zip(self.topics.subscriptions(), reason_codes, strict=False):
+            if code.is_failure:
+                self.counters["subscribe_refused"] += 1
+                log.error("the broker refused the subscription to %s (%s); check the broker's "
+                          "ACL for kiosk %s", topic, code, self.config.kiosk_id)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any,
                        flags: mqtt.DisconnectFlags, reason_code: ReasonCode,
@@ -384,7 +396,7 @@ class SyncClient:
                 self._wakeup.wait(self._next_wait())
                 self._wakeup.clear()
         finally:
-            self._record_sends(store, time.monotonic(), flush=True)
+            self._record_sends(store, tracker, time.monotonic(), flush=True)
             store.close()
 
     def _next_wait(self) -> float:
@@ -439,12 +451,12 @@ class SyncClient:
             self._wakeup.set()  # the status shows the smaller outbox
 
     def _publish_outbox(self, store: Store, tracker: OutboxTracker, now_m: float) -> None:
-        room = tracker.room()
+        room = tracker.room(now_m)
         while room > 0 and not self._stopping.is_set():
             rows = _pending_rows(store, min(OUTBOX_BATCH, room), tracker.cursor)
             if not rows:
                 break
-            published: list[int] = []
+            published: list[tuple[int, str]] = []
             for row in rows:
                 if room == 0:
                     break
@@ -457,22 +469,28 @@ class SyncClient:
                         room = 0
                         break
                     tracker.sent(row.event_id, info, now_m, info.mid)
-                    published.append(row.seq)
+                    published.append((row.seq, row.event_id))
                     room -= 1
                 tracker.cursor = row.seq
-            self._sent_seqs.extend(published)
+            self._sent_rows.extend(published)
             self.counters["events_published"] += len(published)
         if room == 0:
             self._window_full = True
-            if tracker.room() > 0:  # a PUBACK came in meanwhile: go round again
+            if tracker.room(time.monotonic()) > 0:  # a PUBACK came in meanwhile: go again
                 self._wakeup.set()
-        self._record_sends(store, now_m)
+        self._record_sends(store, tracker, now_m)
 
-    def _record_sends(self, store: Store, now_m: float, *, flush: bool = False) -> None:
-        """Count the sends in the store (attempts, last sent), at most once a second."""
-        if self._sent_seqs and (flush or now_m >= self._next_send_record):
-            store.mark_events_sent(self._sent_seqs, self._clock())
-            self._sent_seqs = []
+    def _record_sends(self, store: Store, tracker: OutboxTracker, now_m: float, *,
+                      flush: bool = False) -> None:
+        """Count the sends in the store (attempts, last sent), at most once a second.
+
+        Only rows still waiting for central are counted: a row acknowledged meanwhile is gone.
+        """
+        if self._sent_rows and (flush or now_m >= self._next_send_record):
+            waiting = [seq for seq, event_id in self._sent_rows if tracker.waits_for(event_id)]
+            if waiting:
+                store.mark_events_sent(waiting, self._clock())
+            self._sent_rows = []
             self._next_send_record = now_m + SEND_RECORD_S
 
     def _check_backlog(self, store: Store) -> None:

@@ -7,8 +7,9 @@ left to paho, which re-sends it itself after a reconnect. At most ``window`` row
 PUBACK at once, so a long outbox never piles up in paho's memory.
 
 A PUBACK that says "no matching subscribers" (MQTT 5 reason 0x10) means central was not
-listening, as after a broker restart that lost its session: such a row is due again soon, after
-1, 2, 4... seconds (never later than ``resend_after_s``), until central acknowledges something.
+listening, as after a broker restart that lost its session. Until central acknowledges
+something again, rows go out one at a time as probes, after 1, 2, 4... seconds (never more
+than ``resend_after_s`` apart), so a long outbox is not pushed again and again to nobody.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class OutboxTracker:
         self._pass_started: float | None = None
         self._retry_at: float | None = None
         self._unheard_streak = 0
+        self._probe_at = 0.0
 
     def connected(self, now: float) -> None:
         """A new connection: every unacknowledged row is due again, from the start."""
@@ -71,10 +73,14 @@ class OutboxTracker:
         sent = self._sent.get(event_id) if event_id is not None else None
         if sent is None:
             return
-        delay = min(self.resend_after_s, UNHEARD_RETRY_S * 2 ** min(self._unheard_streak, 16))
-        self._unheard_streak += 1
-        sent.at = now - self.resend_after_s + delay
-        retry_at = now + delay
+        if self._unheard_streak == 0 or now >= self._probe_at:
+            # One step of the backoff per probe: a burst of rows nobody heard counts once.
+            delay = min(self.resend_after_s,
+                        UNHEARD_RETRY_S * 2 ** min(self._unheard_streak, 16))
+            self._unheard_streak += 1
+            self._probe_at = now + delay
+        sent.at = now - self.resend_after_s + (self._probe_at - now)
+        retry_at = self._probe_at
         self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
 
     def in_flight(self) -> int:
@@ -92,8 +98,12 @@ class OutboxTracker:
             del self._unconfirmed[event_id]
         return len(self._unconfirmed)
 
-    def room(self) -> int:
-        return max(0, self.window - self.in_flight())
+    def room(self, now: float) -> int:
+        """How many rows may be published now: one probe at a time while nobody listens."""
+        waiting = self.in_flight()
+        if self._unheard_streak == 0:
+            return max(0, self.window - waiting)
+        return 1 if now >= self._probe_at and waiting == 0 else 0
 
     def wants(self, event_id: str, now: float) -> bool:
         sent = self._sent.get(event_id)
@@ -102,6 +112,10 @@ class OutboxTracker:
         if not sent.delivery.is_published():
             return False
         return sent.connection != self.connection or now - sent.at >= self.resend_after_s
+
+    def waits_for(self, event_id: str) -> bool:
+        """Published by this process and not acknowledged by central yet."""
+        return event_id in self._sent
 
     def sent(self, event_id: str, delivery: Delivery, now: float, mid: int | None = None
              ) -> None:

@@ -55,9 +55,10 @@ def test_a_day_at_a_branch(central: CentralProcess, mosquitto: MosquittoBroker,
         wait_until(lambda: kiosk.outbox_size() == 0, 15, "acknowledgements to empty the outbox")
         with central.store() as store:
             statuses = store.kiosk_statuses()
-            occupancy = store.occupancy()
-        assert statuses and statuses[0].online
-        assert occupancy and occupancy[0].limit == 40  # central's config reached the kiosk
+            assert statuses and statuses[0].online
+            # Central's config reached the kiosk, and the kiosk's occupancy came back.
+            wait_until(lambda: [o.limit for o in store.occupancy()] == [40], 10,
+                       "the occupancy with central's limit")
         assert len(central.events("checkin_refused")) == 1
     finally:
         kiosk.stop()

@@ -182,11 +182,11 @@ def test_an_acknowledged_row_is_forgotten_and_the_window_limits_what_waits() -> 
     first, second = Delivery(), Delivery()
     tracker.sent("e1", first, 0.0)
     tracker.sent("e2", second, 0.0)
-    assert tracker.room() == 0
+    assert tracker.room(0.0) == 0
     first.done = True
-    assert tracker.room() == 1
+    assert tracker.room(0.0) == 1
     tracker.acknowledged(["e2"])
-    assert tracker.room() == 2
+    assert tracker.room(0.0) == 2
     assert tracker.wants("e2", 0.0)
 
 
@@ -220,6 +220,26 @@ def test_a_row_nobody_heard_is_due_again_soon_with_a_growing_delay() -> None:
     tracker.unheard(9, 4.0)
     assert tracker.wants("e1", 5.0)
     tracker.unheard(12345, 5.0)  # a message id the tracker never saw changes nothing
+
+
+def test_while_nobody_listens_one_row_at_a_time_goes_out_as_a_probe() -> None:
+    tracker = OutboxTracker(window=100, resend_after_s=30)
+    tracker.connected(0.0)
+    assert tracker.room(0.0) == 100
+    delivery = Delivery()
+    delivery.done = True
+    tracker.sent("e1", delivery, 0.0, mid=1)
+    tracker.unheard(1, 0.1)
+    assert tracker.room(0.5) == 0  # nobody there: nothing more for now
+    assert tracker.room(1.1) == 1  # then a single probe
+    probe = Delivery()
+    tracker.sent("e2", probe, 1.1, mid=2)
+    assert tracker.room(1.2) == 0  # the probe waits for its PUBACK
+    probe.done = True
+    tracker.unheard(2, 1.2)
+    assert tracker.room(3.1) == 0 and tracker.room(3.2) == 1  # twice as long
+    tracker.acknowledged(["e1"])  # central stored something: full speed again
+    assert tracker.room(3.2) == 100
 
 
 # --- the throttle ---------------------------------------------------------------------------

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kiosk.events import checkin_event
 from kiosk.store import Store
 from kiosk.sync.client import RESYNC_KEY
-from tests.brokerkit import MosquittoBroker, wait_until
+from tests.brokerkit import MosquittoBroker, add_password, make_tls, wait_until
 from tests.kiosk.conftest import BRANCH_SETTINGS, booking_json, monday
 from tests.sync.asyncapi import validate
 from tests.sync.kit import (
@@ -43,6 +45,10 @@ def checkins(branch: Any) -> list[Any]:
     return list(branch.submit(lambda: branch.store.checkins_on(monday(10).date())).result(5))
 
 
+def online_statuses(central: CentralAcker) -> int:
+    return sum(1 for m in central.on(TOPICS.status) if m.json()["online"])
+
+
 def check_in(branch: Any, code: str) -> Any:
     return branch.check_in(code).result(10)
 
@@ -66,6 +72,9 @@ def test_bookings_reach_the_kiosk_and_check_ins_reach_central(
         sent = {e["booking_id"]: e["ticket"] for e in central.events("checkin")}
         kept = {c.booking_id: c.ticket for c in checkins(branch)}
         assert sent == kept
+        arrived = [m.json()["ticket"] for m in central.on(TOPICS.events)
+                   if m.json()["type"] == "checkin"]
+        assert arrived[:5] == ["A001", "A002", "A003", "A004", "A005"]  # in the outbox's order
         status = central.wait_for(TOPICS.status, lambda s: s["online"] and s["outbox"] == 0)
         assert status["door"] == "ok" and status["alarms"] == []
         # Three admitted (on their way in, no door here to count them), two waiting.
@@ -111,8 +120,10 @@ def test_a_message_queued_while_the_kiosk_was_away_arrives_with_its_session(
         wait_until(lambda: sync.connected, 10, "the kiosk to connect")
         wait_until(lambda: sync.counters["resync_requests"] == 1, 5, "the first resync request")
     central.publish(TOPICS.bookings, feed(*day_bookings(2)))
+    before = online_statuses(central)
     with running_kiosk(config, Clock()) as (branch, sync):
         wait_until(lambda: stored_bookings(branch) == 2, 10, "the feed kept by the broker")
+        wait_until(lambda: online_statuses(central) > before, 10, "a new online status")
         assert sync.counters["resync_requests"] == 0  # asked once today already
     central.close()
 
@@ -235,6 +246,25 @@ def test_a_resync_command_asks_central_for_the_day(mosquitto: MosquittoBroker,
     central.close()
 
 
+def test_a_kiosk_whose_store_was_lost_asks_for_the_day_again(mosquitto: MosquittoBroker,
+                                                              tmp_path: Path) -> None:
+    central = CentralAcker(mosquitto.port)
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        wait_until(lambda: sync.counters["resync_requests"] == 1, 10, "the first resync")
+    before = online_statuses(central)
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        # The status goes out in the same step as a resync request would, just after it.
+        wait_until(lambda: online_statuses(central) > before, 10, "a new online status")
+        assert sync.counters["resync_requests"] == 0  # same day, same store: not again
+    for path in config.database_path.parent.glob("kiosk.sqlite3*"):
+        path.unlink()
+    with running_kiosk(config, Clock()) as (_branch, sync):
+        wait_until(lambda: sync.counters["resync_requests"] == 1, 10, "a resync for the new store")
+    assert [m.json()["date"] for m in central.on(TOPICS.resync)] == ["2026-11-23"] * 2
+    central.close()
+
+
 def test_each_morning_the_kiosk_asks_for_the_day_again(mosquitto: MosquittoBroker,
                                                        tmp_path: Path) -> None:
     central = CentralAcker(mosquitto.port)
@@ -344,3 +374,74 @@ def test_everything_on_the_wire_is_documented_and_fits_its_schema(
     for message in central.messages:
         validate(message.topic, json.loads(message.payload.decode("utf-8")))
     central.close()
+
+
+def test_tls_and_a_password_from_the_configuration(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    ca, cert, key = make_tls(tmp_path / "tls")
+    passwd = tmp_path / "broker" / "passwd"
+    add_password(passwd, "krakow-1-k1", "sekret-Łódź")
+    broker = MosquittoBroker(tmp_path / "broker", anonymous=False, extra_config="\n".join([
+        f"cafile {ca}", f"certfile {cert}", f"keyfile {key}", f"password_file {passwd}"]))
+    broker.start()
+    try:
+        password_file = tmp_path / "mqtt-password"
+        password_file.write_text("sekret-Łódź\n", encoding="utf-8")
+        config = kiosk_config(tmp_path / "kiosk", broker.port, tls=True, ca_file=str(ca),
+                              username="krakow-1-k1", password_file=str(password_file))
+        with running_kiosk(config, Clock()) as (_branch, sync):
+            wait_until(lambda: sync.connected, 10, "a TLS connection with the password")
+            wait_until(lambda: sync.counters["resync_requests"] == 1, 5, "a first publish")
+        wrong = kiosk_config(tmp_path / "kiosk-wrong", broker.port, tls=True, ca_file=str(ca),
+                             username="krakow-1-k1", password="wrong")
+        with running_kiosk(wrong, Clock()) as (_branch, sync):
+            wait_until(lambda: sync.counters["connect_refused"] >= 1, 10, "the refusal")
+            assert not sync.connected
+        assert "check mqtt.username, mqtt.password" in caplog.text
+    finally:
+        broker.release()
+
+
+def test_while_central_is_away_the_outbox_is_not_pushed_again_and_again(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    store = Store(config.database_path)
+    with store.transaction():
+        for i in range(200):
+            store.enqueue_event(checkin_event(monday(10), booking_id=f"b-{i}", ticket=f"A{i:03d}",
+                                              party_size=1, outcome="admitted"))
+    store.close()
+    with running_kiosk(config, Clock()) as (branch, sync):
+        wait_until(lambda: sync.counters["events_unheard"] >= 200, 10, "PUBACKs from nobody")
+        time.sleep(2.5)  # a quiet while: only probes go out, one at a time
+        assert 200 <= sync.counters["events_published"] <= 203
+        central = CentralAcker(mosquitto.port)
+        wait_outbox_empty(branch, timeout=15)  # the next probe is heard: all goes out
+        assert len(central.events("checkin")) == 200
+        central.close()
+
+
+def test_a_subscription_the_broker_refuses_is_logged_with_what_to_check(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """mosquitto grants every subscription and filters by ACL on delivery; other brokers
+    answer "not authorized" in the SUBACK, as fed here to the kiosk's handler."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    from kiosk.branch import Branch
+    from kiosk.sync.client import SyncClient
+
+    config = kiosk_config(tmp_path / "kiosk", 1883)
+    branch = Branch(config)
+    sync = SyncClient(config, branch)
+    granted = ReasonCode(PacketTypes.SUBACK, "Granted QoS 1")
+    refused = ReasonCode(PacketTypes.SUBACK, "Not authorized")
+    sync._on_subscribe(sync._client, None, 1, [granted, granted, refused, granted],
+                       Properties(PacketTypes.SUBACK))
+    branch.store.close()
+    assert sync.counters["subscribe_refused"] == 1
+    assert f"refused the subscription to {TOPICS.commands}" in caplog.text
+    assert "ACL for kiosk krakow-1-k1" in caplog.text
