@@ -300,6 +300,27 @@ class Branch:
         result = self._execute(action, args, by, source, now)
         return result.ok, result.error
 
+    def run_command(self, command_id: str, action: str, args: dict[str, Any], by: str,
+                    now: datetime, *, refused: str | None = None) -> tuple[bool, str | None, bool]:
+        """A command from central, carried out once per command_id: (ok, error, repeated).
+
+        Carrying it out and recording its id are one transaction, so a crash cannot run it
+        twice. A repeat is not carried out again but answered with the first outcome.
+        ``refused`` is the reason when the command was refused before reaching here.
+        """
+        earlier = self.store.command_outcome(command_id)
+        if earlier is not None:
+            return earlier[0], earlier[1], True
+        error: str | None
+        with self.store.transaction():
+            if refused is not None:
+                ok, error = False, refused
+                self._audit(now, (by, action, args, "command"), result=f"refused: {refused}")
+            else:
+                ok, error = self.execute(action, args, by, "command", now)
+            self.store.record_command(command_id, now, ok, error)
+        return ok, error, False
+
     def staff_action(self, action: str, args: dict[str, Any], by: str) -> Future[ActionResult]:
         """From the staff screen: runs on the owner's thread, answers through a Future."""
         return self.submit(lambda: self._execute(action, args, by, "kiosk", self._clock()))

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -147,6 +147,12 @@ class OutboxEvent:
     type: str
     payload: dict[str, Any]
     attempts: int
+
+
+class OutboxText(NamedTuple):
+    seq: int
+    event_id: str
+    payload: str
 
 
 def new_event_id() -> str:
@@ -345,6 +351,15 @@ class Store:
             ],
         )
 
+    def pending_event_texts(self, limit: int, *, after_seq: int = 0) -> list[OutboxText]:
+        """Waiting events with their payload as the stored JSON text: sent as written, and a
+        long outbox is not parsed and re-encoded."""
+        rows = self.db.execute(
+            "SELECT seq, event_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            [after_seq, limit],
+        ).fetchall()
+        return [OutboxText(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     def pending_events(self, limit: int = 100, *, after_seq: int = 0) -> list[OutboxEvent]:
         rows = self.db.execute(
             "SELECT seq, event_id, type, payload, attempts FROM outbox WHERE seq > ? "
@@ -428,10 +443,14 @@ class Store:
             )
 
     def command_seen(self, command_id: str) -> bool:
+        return self.command_outcome(command_id) is not None
+
+    def command_outcome(self, command_id: str) -> tuple[bool, str | None] | None:
+        """How a command already carried out ended (ok, error), or None if it is new."""
         row = self.db.execute(
-            "SELECT 1 FROM commands_seen WHERE command_id = ?", [command_id]
+            "SELECT ok, error FROM commands_seen WHERE command_id = ?", [command_id]
         ).fetchone()
-        return row is not None
+        return (bool(row[0]), row[1]) if row is not None else None
 
     def record_command(self, command_id: str, now: datetime, ok: bool, error: str | None) -> None:
         with self.transaction():

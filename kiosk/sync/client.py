@@ -20,7 +20,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +32,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from kiosk.bookings import ParsedFeed
 from kiosk.config import ConfigProblem, KioskConfig
-from kiosk.events import alarm_event
 from kiosk.store import ImportResult, Store
 from kiosk.sync.inbound import (
     Acknowledge,
@@ -80,8 +78,12 @@ class BranchPort(Protocol):
 
     def apply_central_config(self, raw: dict[str, Any], now: datetime) -> list[ConfigProblem]: ...
 
-    def execute(self, action: str, args: dict[str, Any], by: str, source: str,
-                now: datetime) -> tuple[bool, str | None]: ...
+    def run_command(self, command_id: str, action: str, args: dict[str, Any], by: str,
+                    now: datetime, *, refused: str | None = None
+                    ) -> tuple[bool, str | None, bool]: ...
+
+    def raise_alarm(self, kind: str, detail: str, *, actor: str, action: str,
+                    args: dict[str, Any]) -> None: ...
 
     def occupancy_payload(self, now: datetime) -> dict[str, Any]: ...
 
@@ -132,7 +134,6 @@ class SyncClient:
         self._window_full = False  # set by the sync thread: wake it when a PUBACK makes room
         self._resync_checked = ""
         self._next_send_record = 0.0
-        self._owner_store: Store | None = None
         self._thread: threading.Thread | None = None
         self.counters: Counter[str] = Counter()
         self._client = self._make_client(reconnect_delay_s)
@@ -202,7 +203,6 @@ class SyncClient:
         self._client.disable_logger()
         self._client.disconnect()
         self._client.loop_stop()
-        self.branch.post(self._close_owner_store)
 
     def wake(self) -> None:
         """The owner queued events: publish them now rather than at the next timer."""
@@ -321,27 +321,20 @@ class SyncClient:
 
     def _carry_out_command(self, decision: RunCommand | RefuseCommand, mid: int, qos: int,
                            received_at: datetime) -> None:
-        store = self._store_on_owner()
         command_id = decision.command_id
-        if store.command_seen(command_id):
-            self._ack(mid, qos)
-            self.counters["commands_repeated"] += 1
-            log.info("command %s was carried out before; this copy is ignored", command_id)
-            return
-        now = self._clock()
-        error: str | None
-        if isinstance(decision, RefuseCommand):
-            ok, error = False, decision.error
-            store.audit(at=now, actor=decision.issued_by, action=decision.action,
-                        args=decision.args, source="command", result=f"refused: {error}")
-        else:
-            ok, error = self.branch.execute(decision.action, decision.args, decision.issued_by,
-                                            "command", now)
-        store.record_command(command_id, received_at, ok, error)
+        refused = decision.error if isinstance(decision, RefuseCommand) else None
+        ok, error, repeated = self.branch.run_command(
+            command_id, decision.action, decision.args, decision.issued_by, received_at,
+            refused=refused)
         self._ack(mid, qos)
-        self.counters["commands_ok" if ok else "commands_refused"] += 1
-        log.log(logging.INFO if ok else logging.WARNING, "command %s (%s by %s): %s",
-                command_id, decision.action, decision.issued_by, "done" if ok else error)
+        if repeated:
+            self.counters["commands_repeated"] += 1
+            log.info("command %s was carried out before; answering again with its outcome",
+                     command_id)
+        else:
+            self.counters["commands_ok" if ok else "commands_refused"] += 1
+            log.log(logging.INFO if ok else logging.WARNING, "command %s (%s by %s): %s",
+                    command_id, decision.action, decision.issued_by, "done" if ok else error)
         self._publish(self.topics.command_results,
                       command_result_payload(command_id, ok, error, self._clock()))
 
@@ -357,22 +350,10 @@ class SyncClient:
         self._wakeup.set()
 
     def _raise_backlog_alarm(self, size: int) -> None:
-        store = self._store_on_owner()
         detail = (f"{size} events wait for central, more than mqtt.outbox_alarm_at = "
                   f"{self.config.mqtt.outbox_alarm_at}")
-        with store.transaction():
-            store.enqueue_event(alarm_event(self._clock(), kind="outbox_backlog", detail=detail))
-
-    def _store_on_owner(self) -> Store:
-        """The sync's own connection for work done on the owner's thread."""
-        if self._owner_store is None:
-            self._owner_store = Store(self.branch.store_path)
-        return self._owner_store
-
-    def _close_owner_store(self) -> None:
-        if self._owner_store is not None:
-            self._owner_store.close()
-            self._owner_store = None
+        self.branch.raise_alarm("outbox_backlog", detail, actor="kiosk", action="outbox_backlog",
+                                args={"size": size})
 
     # --- the sync thread ------------------------------------------------------------------
 
@@ -453,7 +434,7 @@ class SyncClient:
     def _publish_outbox(self, store: Store, tracker: OutboxTracker, now_m: float) -> None:
         room = tracker.room(now_m)
         while room > 0 and not self._stopping.is_set():
-            rows = _pending_rows(store, min(OUTBOX_BATCH, room), tracker.cursor)
+            rows = store.pending_event_texts(min(OUTBOX_BATCH, room), after_seq=tracker.cursor)
             if not rows:
                 break
             published: list[tuple[int, str]] = []
@@ -541,23 +522,6 @@ class SyncClient:
     def _publish(self, topic: str, payload: dict[str, Any], *,
                  retain: bool = False) -> mqtt.MQTTMessageInfo:
         return self._client.publish(topic, _json(payload), qos=1, retain=retain)
-
-
-@dataclass(frozen=True)
-class _OutboxRow:
-    seq: int
-    event_id: str
-    payload: str
-
-
-def _pending_rows(store: Store, limit: int, after_seq: int) -> list[_OutboxRow]:
-    """Like ``Store.pending_events``, but the payload stays the JSON text the owner stored:
-    it is sent exactly as written, and a long outbox is not parsed and re-encoded."""
-    rows = store.db.execute(
-        "SELECT seq, event_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-        [after_seq, limit],
-    ).fetchall()
-    return [_OutboxRow(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
 def _json(payload: dict[str, Any]) -> str:

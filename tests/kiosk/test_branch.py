@@ -212,3 +212,20 @@ def test_a_failing_task_does_not_stop_the_owner(branch: Branch) -> None:
     with pytest.raises(RuntimeError):
         future.result(WAIT_S)
     assert branch.check_in("AAAA0000").result(WAIT_S).accepted
+
+
+def test_a_command_runs_once_and_repeats_get_the_first_answer(branch: Branch,
+                                                              clock: Clock) -> None:
+    def run(command_id: str, action: str, args: dict[str, object],
+            refused: str | None = None) -> tuple[bool, str | None, bool]:
+        return branch.submit(lambda: branch.run_command(
+            command_id, action, args, "ops:jkowalski", clock(), refused=refused)).result(WAIT_S)
+
+    assert run("c-1", "adjust_count", {"delta": 1}) == (True, None, False)
+    assert run("c-1", "adjust_count", {"delta": 1}) == (True, None, True)
+    assert branch.submit(branch.view).result(WAIT_S).count == 1  # carried out once
+    assert run("c-2", "pause", {}, refused="stale") == (False, "stale", False)
+    assert run("c-2", "pause", {}) == (False, "stale", True)
+    assert branch.submit(branch.view).result(WAIT_S).state != "paused"
+    ok, error, repeated = run("c-3", "set_limit", {"limit": 0})
+    assert (ok, repeated) == (False, False) and "must be from 1 to 1000" in (error or "")
