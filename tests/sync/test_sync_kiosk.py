@@ -207,7 +207,8 @@ def test_a_command_is_carried_out_once_answered_and_audited(
         # outcome, but carried out only once: one override, one audit row.
         wait_until(lambda: len(central.on(TOPICS.command_results)) == 2, 5, "both answers")
         answers = [m.json() for m in central.on(TOPICS.command_results)]
-        assert [(a["command_id"], a["ok"], a["error"]) for a in answers] == [("c-1", True, None)] * 2
+        outcomes = [(a["command_id"], a["ok"], a["error"]) for a in answers]
+        assert outcomes == [("c-1", True, None)] * 2
         override = central.wait_for(TOPICS.events, lambda e: e["type"] == "override")
         assert override["action"] == "set_limit" and override["from"] == "command"
         audit = branch.submit(lambda: branch.store.audit_log()).result(5)
