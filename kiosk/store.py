@@ -227,41 +227,37 @@ class Store:
 
     def upsert_bookings(self, bookings: Sequence[Booking], now: datetime) -> ImportResult:
         """Store bookings in one transaction; a lower or equal version changes nothing."""
-        inserted = updated = unchanged = 0
         received = format_rfc3339(now)
         with self.transaction():
+            stored = self._stored_versions([b.booking_id for b in bookings])
+            rows = []
+            inserted = updated = 0
             for booking in bookings:
-                row = self.db.execute(
-                    "SELECT version FROM bookings WHERE booking_id = ?", [booking.booking_id]
-                ).fetchone()
-                if row is not None and row[0] >= booking.version:
-                    unchanged += 1
+                known = stored.get(booking.booking_id)
+                if known is not None and known >= booking.version:
                     continue
-                self.db.execute(
-                    "INSERT OR REPLACE INTO bookings VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        booking.booking_id,
-                        booking.code,
-                        format_rfc3339(booking.starts_at),
-                        _utc_key(booking.starts_at),
-                        booking.duration_min,
-                        booking.service_id,
-                        booking.ticket_prefix,
-                        booking.service_name_pl,
-                        booking.service_name_en,
-                        booking.party_size,
-                        booking.display_name,
-                        booking.status,
-                        booking.version,
-                        received,
-                    ],
-                )
-                if row is None:
+                if known is None:
                     inserted += 1
                 else:
                     updated += 1
-        return ImportResult(inserted, updated, unchanged)
+                stored[booking.booking_id] = booking.version  # a later duplicate must be newer
+                rows.append(_booking_row(booking, received))
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return ImportResult(inserted, updated, len(bookings) - inserted - updated)
+
+    def _stored_versions(self, booking_ids: Sequence[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        chunk = 500  # well under SQLite's limit on bound parameters
+        for start in range(0, len(booking_ids), chunk):
+            ids = booking_ids[start : start + chunk]
+            marks = ", ".join("?" * len(ids))
+            versions.update(self.db.execute(
+                f"SELECT booking_id, version FROM bookings WHERE booking_id IN ({marks})", ids
+            ).fetchall())
+        return versions
 
     def bookings_with_code(self, code: str) -> list[Booking]:
         rows = self.db.execute(
@@ -511,6 +507,15 @@ class Store:
 def _utc_key(moment: datetime) -> str:
     """A sortable UTC key; stored times keep their own offset, this one is for ordering."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _booking_row(booking: Booking, received: str) -> tuple[Any, ...]:
+    return (
+        booking.booking_id, booking.code, format_rfc3339(booking.starts_at),
+        _utc_key(booking.starts_at), booking.duration_min, booking.service_id,
+        booking.ticket_prefix, booking.service_name_pl, booking.service_name_en,
+        booking.party_size, booking.display_name, booking.status, booking.version, received,
+    )
 
 
 def _booking_from_row(row: Sequence[Any]) -> Booking:

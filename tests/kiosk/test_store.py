@@ -216,3 +216,12 @@ def test_times_keep_their_offset(store: Store) -> None:
     assert stored is not None
     assert stored.starts_at == monday(10)
     assert stored.starts_at.utcoffset() == monday(10).astimezone(WARSAW).utcoffset()
+
+
+def test_the_same_booking_twice_in_one_feed_keeps_the_highest_version(store: Store) -> None:
+    v2 = make_booking("b-1", "7KQ2M9XD", monday(11), version=2)
+    v1 = make_booking("b-1", "7KQ2M9XD", monday(10), version=1)
+    v3 = make_booking("b-1", "7KQ2M9XD", monday(12), version=3)
+    result = store.upsert_bookings([v2, v1, v3], monday(8))
+    assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
+    assert store.booking("b-1") == v3
