@@ -156,6 +156,10 @@ class DoorLink:
                 continue
             try:
                 data = self._serial.read(max(1, self._serial.in_waiting))
+                if data and self._serial.in_waiting:
+                    # the rest of a frame usually lands with its first byte: take it in
+                    # the same pass instead of another trip through the link state
+                    data += self._serial.read(self._serial.in_waiting)
             except (serial.SerialException, OSError, TypeError) as exc:
                 # TypeError: pyserial's posix read after a concurrent close
                 self._drop_port(f"serial port error: {exc}")

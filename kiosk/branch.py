@@ -102,6 +102,7 @@ class BranchView:
     printer: str  # "ok", "paper_low", "paper_out", "offline", "error"
     printer_detail: str
     outbox: int
+    sync: str                      # "connected", "offline", "connecting" or "off"
     last_feed_at: str | None
     called: tuple[str, ...]  # tickets called most recently, newest first
     staff_items: tuple[str, ...]  # what the staff should look at, newest first
@@ -132,6 +133,7 @@ class Branch:
         self.sync: SyncSide | None = None
         self.door_state = "absent" if not config.door.enabled else "down"
         self.printer_state = ("ok", "")
+        self.sync_state = "connecting" if config.mqtt.enabled else "off"
         self._called: list[str] = []
         self._staff_items: list[str] = []
         self.counters = {"tasks": 0, "task_errors": 0, "refused_transitions": 0}
@@ -501,6 +503,7 @@ class Branch:
             printer=self.printer_state[0],
             printer_detail=self.printer_state[1],
             outbox=self.store.outbox_size(),
+            sync=self.sync_state,
             last_feed_at=self.store.get_value(LAST_FEED_KEY),
             called=tuple(self._called),
             staff_items=tuple(self._staff_items),
@@ -566,6 +569,10 @@ class Branch:
         self._staff_item(detail)
         log.warning("alarm %s: %s", kind, detail)
         self._after_outbox_write()
+
+    def set_sync_state(self, state: str) -> None:
+        """On the owner's thread: the MQTT link to central came up or went down."""
+        self.sync_state = state
 
     def _after_outbox_write(self) -> None:
         if self.sync is not None:

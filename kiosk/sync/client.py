@@ -85,6 +85,8 @@ class BranchPort(Protocol):
     def raise_alarm(self, kind: str, detail: str, *, actor: str, action: str,
                     args: dict[str, Any]) -> None: ...
 
+    def set_sync_state(self, state: str) -> None: ...
+
     def occupancy_payload(self, now: datetime) -> dict[str, Any]: ...
 
     def status_facts(self) -> dict[str, Any]: ...
@@ -142,10 +144,15 @@ class SyncClient:
 
     def _make_client(self, reconnect_delay_s: tuple[int, int]) -> mqtt.Client:
         cfg = self.config.mqtt
+        # MQTT 3.1.1 is only for the demo's embedded broker: the session is kept with
+        # clean_session=False instead of clean start and an expiry, and nothing carries
+        # MQTT 5 properties.
+        mqtt5 = cfg.protocol == "5"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.config.kiosk_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if mqtt5 else False,
             # A message is acknowledged once the owner has stored what it carries, so a
             # kiosk that dies in between gets it again from its session on the broker.
             manual_ack=True,
@@ -172,11 +179,14 @@ class SyncClient:
         if self._thread is not None:
             raise RuntimeError("the sync client is already running")
         cfg = self.config.mqtt
-        properties = Properties(PacketTypes.CONNECT)
-        # paho sets no expiry by default, and then the broker forgets the session at once.
-        properties.SessionExpiryInterval = cfg.session_expiry_s
-        self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s,
-                                   clean_start=False, properties=properties)
+        if cfg.protocol == "5":
+            properties = Properties(PacketTypes.CONNECT)
+            # paho sets no expiry by default, and then the broker forgets the session at once.
+            properties.SessionExpiryInterval = cfg.session_expiry_s
+            self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s,
+                                       clean_start=False, properties=properties)
+        else:
+            self._client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
         self.branch.add_listener(self._on_branch_change)
         self.branch.post(self._take_branch_state)
         self._thread = threading.Thread(target=self._run, name="sync-outbox", daemon=True)
@@ -235,6 +245,7 @@ class SyncClient:
             self._connected = True
         self.counters["connections"] += 1
         log.info("connected to the broker (session present: %s)", flags.session_present)
+        self.branch.post(lambda: self.branch.set_sync_state("connected"))
         self._wakeup.set()
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
@@ -250,6 +261,7 @@ class SyncClient:
                        properties: Properties | None) -> None:
         with self._lock:
             self._connected = False
+        self.branch.post(lambda: self.branch.set_sync_state("offline"))
         if not self._stopping.is_set():
             self.counters["disconnections"] += 1
             log.warning("lost the broker (%s); check-ins go on, events wait in the outbox",

@@ -396,9 +396,14 @@ class KioskApp(App):
         return view.staff_items[0] if view is not None and view.staff_items else ""
 
     def sync_word(self, view: BranchView | None, language: str) -> str:
-        if view is None or not view.last_feed_at:
-            return self.t("never", language)
-        return view.last_feed_at[11:16]  # HH:MM of the RFC 3339 time
+        """The link to central and when its last bookings came: "połączona · 10:42"."""
+        if view is None:
+            return "-"
+        link = self.t(presenters.SYNC_WORDS.get(view.sync, view.sync), language)
+        if view.sync == "off":
+            return link
+        fed = view.last_feed_at[11:16] if view.last_feed_at else self.t("never", language)
+        return f"{link} · {fed}"
 
     # --- reprint for a customer who already checked in -----------------------------------
 

@@ -103,6 +103,8 @@ def result_lines(result: CheckinResult, view: BranchView | None, language: str) 
 
 DOOR_WORDS = {"ok": N_("working"), "down": N_("no link"), "fault": N_("fault"),
               "absent": N_("none")}
+SYNC_WORDS = {"connected": N_("connected"), "offline": N_("no link"),
+              "connecting": N_("connecting"), "off": N_("switched off")}
 PRINTER_WORDS = {"ok": N_("ready"), "paper_low": N_("paper low"), "paper_out": N_("no paper"),
                  "offline": N_("offline"), "error": N_("error")}
 STATE_WORDS = {"open": N_("open"), "full": N_("full"), "paused": N_("paused"),

@@ -94,11 +94,17 @@ def test_the_branch_works_without_the_broker_and_sends_everything_later(tmp_path
         results = [check_in(branch, b["code"]) for b in day_bookings(3)]
         assert all(r.accepted for r in results)
         assert outbox_size(branch) == 3 and not sync.connected
+        assert branch.submit(branch.view).result(5).sync in ("connecting", "offline")
         broker.start()
         try:
             central = CentralAcker(broker.port)
             wait_until(lambda: len(central.events("checkin")) == 3, 15, "the waiting check-ins")
             wait_outbox_empty(branch)
+            wait_until(lambda: branch.submit(branch.view).result(5).sync == "connected", 5,
+                       "the staff panel to show the link to central")
+            broker.kill()
+            wait_until(lambda: branch.submit(branch.view).result(5).sync == "offline", 15,
+                       "the staff panel to show the link lost")
             central.close()
         finally:
             broker.release()

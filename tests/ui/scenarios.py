@@ -502,6 +502,9 @@ def pin_slowdown(workdir: Path) -> None:
         alarms = [e for e in outbox(h) if e["type"] == "alarm"]
         assert len(alarms) == 1 and alarms[0]["kind"] == "code_guessing", alarms
         assert "staff PIN" in alarms[0]["detail"]
+        # Nobody touched the screen during the last waits (minutes): it went back to Welcome.
+        h.wait_for(lambda: h.app.current == "welcome", what="Welcome after the long wait")
+        h.hold(h.widget("corner", "welcome"), 0.5, until=lambda: h.app.current == "staff_pin")
         h.type_on_keypad("keypad", STAFF_PIN)
         h.tap(h.key_button("keypad", "ok"))
         h.wait_for(lambda: h.app.current == "staff", what="the right PIN after the waits")

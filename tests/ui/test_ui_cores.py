@@ -85,7 +85,8 @@ def test_idle_timer() -> None:
 def view(**changes: object) -> BranchView:
     base = dict(branch_name="POK", state="open", count=0, limit=3, waiting=(),
                 hours_today={"pl": "09:00–18:00", "en": "09:00–18:00"}, door="absent",
-                printer="ok", printer_detail="", outbox=0, last_feed_at=None, called=(),
+                printer="ok", printer_detail="", outbox=0, sync="connected", last_feed_at=None,
+                called=(),
                 staff_items=(), at="2026-11-23T10:00:00+01:00")
     base.update(changes)
     return BranchView(**base)  # type: ignore[arg-type]
