@@ -29,7 +29,7 @@ from typing import Any
 from central.commands import CommandError, build_command
 from central.import_files import ImportFileError
 from central.importer import BookingImport
-from central.mqtt_link import BrokerSettings, MqttLink, wait_published
+from central.mqtt_link import MQTT_PROTOCOLS, BrokerSettings, MqttLink, wait_published
 from central.progress import ProgressBar
 from central.service import CentralService
 from central.store import CentralStore, StoreError, open_store
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long the broker keeps messages for this process while it is "
                             "down (default two days)")
     serve.add_argument("--publish-interval", type=float, default=1.0, metavar="SECONDS")
+    serve.add_argument("--mqtt-protocol", choices=MQTT_PROTOCOLS, default="5",
+                       help="the contract's MQTT 5 (default); 3.1.1 only for kiosk demo's "
+                            "embedded broker: no session expiry, no shared subscriptions")
     serve.add_argument("--leave-on-exit", action="store_true",
                        help="on SIGTERM leave its subscriptions and end its session: for "
                             "a process that is being retired, not restarted")
@@ -134,7 +137,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--client-id {args.client_id!r}: 1-64 printable characters")
     store = _open(args)
     topics = Topics(args.topic_root)
-    link = MqttLink(_broker(args, args.client_id, session_expiry_s=args.session_expiry),
+    link = MqttLink(_broker(args, args.client_id, session_expiry_s=args.session_expiry,
+                            protocol=args.mqtt_protocol),
                     topics.subscriptions())
     service = CentralService(store, link, topics, publish_interval_s=args.publish_interval)
     stop = threading.Event()

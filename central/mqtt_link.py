@@ -1,6 +1,10 @@
 """paho-mqtt as central's adapter to the broker: MQTT 5, a fixed client id, a session the
 broker keeps while central is down, and acknowledgements sent only when central says so.
 
+``protocol="3.1.1"`` exists only for ``kiosk demo``'s embedded broker, which speaks nothing
+newer: the session is kept with ``clean_session=False`` (no expiry, no properties), and the
+shared subscriptions become plain ones, which is right for the demo's single central process.
+
 paho runs its network loop on its own thread and hands every received message to a queue;
 the service that owns the store takes them from there. With ``manual_ack`` the broker's
 PUBACK waits until the service has stored the message, so a process killed half-way gets
@@ -27,6 +31,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 log = logging.getLogger(__name__)
 
+MQTT_PROTOCOLS = ("5", "3.1.1")
+
 
 @dataclass(frozen=True)
 class BrokerSettings:
@@ -42,6 +48,11 @@ class BrokerSettings:
     session_expiry_s: int = 2 * 24 * 3600
     # How many unacknowledged messages the broker may send before central stores them.
     receive_maximum: int = 1000
+    protocol: str = "5"  # one of MQTT_PROTOCOLS; the contract requires "5"
+
+    @property
+    def mqtt5(self) -> bool:
+        return self.protocol == "5"
 
 
 @dataclass(frozen=True)
@@ -56,8 +67,12 @@ class Received:
 
 class MqttLink:
     def __init__(self, settings: BrokerSettings, subscriptions: list[str]) -> None:
+        if settings.protocol not in MQTT_PROTOCOLS:
+            raise ValueError(f"MQTT protocol {settings.protocol!r}: expected one of "
+                             f"{', '.join(MQTT_PROTOCOLS)}")
         self.settings = settings
-        self.subscriptions = subscriptions
+        self.subscriptions = (subscriptions if settings.mqtt5
+                              else [plain_filter(f) for f in subscriptions])
         self.inbox: queue.Queue[Received] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
@@ -71,7 +86,8 @@ class MqttLink:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if s.mqtt5 else mqtt.MQTTv311,
+            clean_session=None if s.mqtt5 else False,
             manual_ack=True,
         )
         if s.username:
@@ -88,6 +104,10 @@ class MqttLink:
 
     def start(self) -> None:
         s = self.settings
+        if not s.mqtt5:
+            self.client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+            self.client.loop_start()
+            return
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = s.session_expiry_s
         props.ReceiveMaximum = s.receive_maximum
@@ -100,7 +120,10 @@ class MqttLink:
     def stop(self, *, end_session: bool = False) -> None:
         """Disconnect; with ``end_session`` the broker forgets this client id's session."""
         properties = None
-        if end_session:
+        if end_session and not self.settings.mqtt5:
+            log.warning("MQTT 3.1.1 cannot end a kept session on disconnect; the broker "
+                        "keeps this client id's session")
+        elif end_session:
             properties = Properties(PacketTypes.DISCONNECT)
             properties.SessionExpiryInterval = 0
         self.client.disconnect(properties=properties)
@@ -129,8 +152,11 @@ class MqttLink:
             return
         self._connection += 1
         if self.subscriptions:
-            options = SubscribeOptions(qos=1)
-            client.subscribe([(topic_filter, options) for topic_filter in self.subscriptions])
+            if self.settings.mqtt5:
+                options = SubscribeOptions(qos=1)
+                client.subscribe([(topic_filter, options) for topic_filter in self.subscriptions])
+            else:
+                client.subscribe([(topic_filter, 1) for topic_filter in self.subscriptions])
         else:
             self.subscribed.set()
         log.info("connected to %s:%s as %s (session kept: %s)", self.settings.host,
@@ -171,6 +197,15 @@ class MqttLink:
                 retain: bool = False) -> mqtt.MQTTMessageInfo:
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return self.client.publish(topic, data, qos=1, retain=retain)
+
+
+def plain_filter(topic_filter: str) -> str:
+    """``$share/{group}/{filter}`` without the share: for a broker without shared subscriptions."""
+    if topic_filter.startswith("$share/"):
+        parts = topic_filter.split("/", 2)
+        if len(parts) == 3:
+            return parts[2]
+    return topic_filter
 
 
 def wait_published(infos: list[mqtt.MQTTMessageInfo], timeout: float) -> list[bool]:

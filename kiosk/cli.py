@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.demo import run_demo
 
     return run_demo(config_path=Path(args.config) if args.config else None,
-                    headless=args.headless)
+                    headless=args.headless, broker_choice=args.broker)
 
 
 def cmd_door_sim(args: argparse.Namespace) -> int:
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add("demo", "Run a whole demo branch on this machine: broker, central, door "
                "simulator, printer previews and the kiosk window.", cmd_demo)
     demo.add_argument("--headless", action="store_true", help="no kiosk window")
+    demo.add_argument("--broker", choices=("auto", "mosquitto", "embedded"), default=None,
+                      help="the demo's broker: the system's mosquitto, or the embedded Python "
+                      "broker (amqtt, MQTT 3.1.1); default auto: mosquitto when installed")
 
     door = add("door-sim", "Run a beam scenario through the door firmware's counting logic.",
                cmd_door_sim, config=False)

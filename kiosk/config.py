@@ -72,6 +72,9 @@ class MqttConfig:
     keepalive_s: int = 30
     session_expiry_s: int = 2 * 24 * 3600
     outbox_alarm_at: int = 1000
+    # The contract is MQTT 5; "3.1.1" exists only for ``kiosk demo``'s embedded broker, which
+    # speaks nothing newer: no session expiry, no PUBACK reason codes, no shared subscriptions.
+    protocol: str = "5"
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,13 @@ def _mqtt(raw: Any, problems: list[ConfigProblem], base: Path) -> MqttConfig:
         keepalive_s=r.integer("keepalive_s", 30, 5, 3600),
         session_expiry_s=r.integer("session_expiry_s", 2 * 24 * 3600, 24 * 3600, 30 * 24 * 3600),
         outbox_alarm_at=r.integer("outbox_alarm_at", 1000, 1, 10_000_000),
+        protocol=r.text(
+            "protocol",
+            "5",
+            pattern=re.compile(r"^(5|3\.1\.1)$"),
+            expected='"5" (the contract\'s MQTT 5), or "3.1.1" only for the demo\'s embedded '
+            "broker",
+        ),
     )
     r.finish()
     return cfg

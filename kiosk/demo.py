@@ -1,11 +1,16 @@
 """``kiosk demo``: a whole branch on one machine, for trying the kiosk and for the README.
 
-It starts a broker (the system's mosquitto on a free port), the reference central with
+It starts a broker (the system's mosquitto on a free port, or without one an embedded
+Python broker, amqtt, which speaks MQTT 3.1.1 only, so central and the kiosk are told to
+speak 3.1.1 to it), the reference central with
 today's sample bookings, the door simulator under ``micropython`` on a pseudo-terminal, the
 printer writing PNG previews into a folder, and the kiosk window. The console says which
 codes to try and where the slips go. Everything goes into ``./demo-data`` (or
 ``$KIOSK_DEMO_DIR``). A part that cannot start is said on the console and left out; the
 rest still runs.
+
+``--broker`` (or ``$KIOSK_DEMO_BROKER``) chooses: ``auto`` (mosquitto when installed, else the
+embedded one), ``mosquitto`` or ``embedded``.
 
 ``--headless`` runs the same without the window: codes come on standard input one per line
 (``in`` and ``out`` make someone walk through the door, ``status`` shows the count and
@@ -50,6 +55,8 @@ from kiosk.staff import hash_pin
 log = logging.getLogger(__name__)
 
 DEMO_DIR_ENV = "KIOSK_DEMO_DIR"
+BROKER_ENV = "KIOSK_DEMO_BROKER"
+BROKER_CHOICES = ("auto", "mosquitto", "embedded")
 START_TIMEOUT_S = 15.0
 FEED_TIMEOUT_S = 20.0
 ANSWER_TIMEOUT_S = 30.0
@@ -61,6 +68,8 @@ DEMO_STAFF_PIN = "1234"  # the demo's only staff member; a real kiosk never has 
 class DemoParts:
     folder: Path
     broker_port: int | None = None
+    broker_kind: str | None = None  # "mosquitto" or "embedded" once one runs
+    mqtt_protocol: str = "5"  # what central and the kiosk speak to that broker
     central: bool = False
     door: Any = None  # a firmware_bridge.simulator.SimulatedBoard when running
     notes: list[str] = field(default_factory=list)
@@ -113,15 +122,63 @@ def _process(args: list[str], log_path: Path, what: str) -> Iterator[subprocess.
                 process.wait(5)
 
 
-@contextlib.contextmanager
-def broker(parts: DemoParts) -> Iterator[None]:
-    mosquitto = shutil.which("mosquitto") or (
+def _find_mosquitto() -> str | None:
+    return shutil.which("mosquitto") or (
         "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-    if mosquitto is None:
-        parts.notes.append("no broker: mosquitto is not installed (apt-get install mosquitto); "
-                           "bookings go straight into the kiosk and nothing reaches central")
+
+
+@contextlib.contextmanager
+def broker(parts: DemoParts, choice: str = "auto") -> Iterator[None]:
+    """The system's mosquitto, or the embedded broker without one (or when asked for)."""
+    mosquitto = _find_mosquitto() if choice != "embedded" else None
+    if mosquitto is not None:
+        with mosquitto_broker(parts, mosquitto):
+            yield
+    elif choice == "mosquitto":
+        parts.notes.append("no broker: mosquitto is not installed (apt-get install mosquitto, "
+                           "or --broker embedded); bookings go straight into the kiosk and "
+                           "nothing reaches central")
+        yield
+    else:
+        with embedded_broker(parts):
+            yield
+
+
+@contextlib.contextmanager
+def embedded_broker(parts: DemoParts) -> Iterator[None]:
+    """amqtt in its own process: pure Python, MQTT 3.1.1 only, enough for one demo branch."""
+    if importlib.util.find_spec("amqtt") is None:
+        parts.notes.append("no broker: mosquitto is not installed and neither is amqtt "
+                           "(apt-get install mosquitto, or pip install amqtt); bookings go "
+                           "straight into the kiosk and nothing reaches central")
         yield
         return
+    folder = parts.folder / "broker"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    conf = folder / "amqtt.yaml"
+    settings = {  # JSON is YAML too, and amqtt reads YAML
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                    {"allow_anonymous": True}},
+    }
+    conf.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    args = [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)]
+    try:
+        with _process(args, folder / "amqtt.log", "amqtt") as proc:
+            _wait_port(port, proc, "amqtt")
+            parts.broker_port, parts.broker_kind, parts.mqtt_protocol = port, "embedded", "3.1.1"
+            yield
+    except RuntimeError as exc:
+        if parts.broker_port is not None:
+            raise  # not a start-up failure: something after the start went wrong
+        parts.notes.append(f"no broker: the embedded broker did not start ({exc}); see "
+                           f"{folder / 'amqtt.log'}")
+        yield
+
+
+@contextlib.contextmanager
+def mosquitto_broker(parts: DemoParts, mosquitto: str) -> Iterator[None]:
     folder = parts.folder / "broker"
     folder.mkdir(parents=True, exist_ok=True)
     port = _free_port()
@@ -130,7 +187,7 @@ def broker(parts: DemoParts) -> Iterator[None]:
                     "log_dest stderr\n", encoding="utf-8")
     with _process([mosquitto, "-c", str(conf)], folder / "mosquitto.log", "mosquitto") as proc:
         _wait_port(port, proc, "mosquitto")
-        parts.broker_port = port
+        parts.broker_port, parts.broker_kind = port, "mosquitto"
         yield
 
 
@@ -158,7 +215,7 @@ def central(parts: DemoParts, bookings: list[DemoBooking]) -> Iterator[None]:
             yield
             return
     serve = [*central_cli, "serve", "--db", db, "--broker", f"127.0.0.1:{parts.broker_port}",
-             "--client-id", "demo-central"]
+             "--client-id", "demo-central", "--mqtt-protocol", parts.mqtt_protocol]
     with _process(serve, folder / "central.log", "central serve") as proc:
         time.sleep(0.3)
         if proc.poll() is not None:
@@ -201,7 +258,7 @@ def demo_config(parts: DemoParts) -> KioskConfig:
                  "port": parts.door.port if parts.door is not None else ""},
         "printer": {"backend": "preview", "preview_dir": "slips"},
         "mqtt": {"enabled": parts.broker_port is not None,
-                 "port": parts.broker_port or 1883},
+                 "port": parts.broker_port or 1883, "protocol": parts.mqtt_protocol},
         "ui": {"language": "pl", "fullscreen": False, "inactivity_s": 30},
         "staff": {"pins": {"demo-staff": hash_pin(DEMO_STAFF_PIN, iterations=20_000)}},
     }
@@ -253,6 +310,8 @@ def summary(parts: DemoParts, config: KioskConfig, bookings: list[DemoBooking]) 
         "slips": str(Path(config.printer.preview_dir or "")),
         "data": str(parts.folder),
         "broker": f"127.0.0.1:{parts.broker_port}" if parts.broker_port else None,
+        "broker_kind": parts.broker_kind,
+        "mqtt_protocol": parts.mqtt_protocol if parts.broker_port else None,
         "central": parts.central,
         "door": parts.door.port if parts.door is not None else None,
         "bookings": parts.bookings_via,
@@ -270,7 +329,7 @@ def announce(info: dict[str, Any], out: IO[str], *, headless: bool) -> None:
         f"  Too late:              {', '.join(codes.get('too_late', []))}",
         f"  Cancelled:             {', '.join(codes.get('cancelled', []))}",
         f"  Slips (PNG) go to:     {info['slips']}",
-        f"  Broker:                {info['broker'] or 'none'}",
+        f"  Broker:                {_broker_line(info)}",
         f"  Central:               {'running' if info['central'] else 'not running'}",
         f"  Door simulator:        {info['door'] or 'not running'}",
         f"  Bookings:              {info['bookings']}",
@@ -283,6 +342,14 @@ def announce(info: dict[str, Any], out: IO[str], *, headless: bool) -> None:
         lines.append("  In the window: F5 someone walks in, F6 someone walks out. Staff mode: "
                      f"hold the branch name 3 s, PIN {DEMO_STAFF_PIN}.")
     print("\n".join(lines) + "\n", file=out, flush=True)
+
+
+def _broker_line(info: dict[str, Any]) -> str:
+    if not info["broker"]:
+        return "none"
+    if info["broker_kind"] == "embedded":
+        return f"{info['broker']} (embedded Python broker amqtt, MQTT 3.1.1)"
+    return f"{info['broker']} ({info['broker_kind']}, MQTT {info['mqtt_protocol']})"
 
 
 def headless_loop(runtime: BranchRuntime, parts: DemoParts, lines: IO[str],
@@ -344,13 +411,19 @@ def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
     raise SystemExit(0)  # unwinds the ExitStack: the kiosk, central, door and broker stop
 
 
-def run_demo(config_path: Path | None, headless: bool) -> int:
+def run_demo(config_path: Path | None, headless: bool, broker_choice: str | None = None) -> int:
+    choice = broker_choice or os.environ.get(BROKER_ENV) or "auto"
+    if choice not in BROKER_CHOICES:
+        log.error("demo broker %r unknown", choice)
+        print(f"kiosk demo: broker {choice!r} (--broker or ${BROKER_ENV}): expected one of "
+              f"{', '.join(BROKER_CHOICES)}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parts = DemoParts(demo_folder())
     bookings = demo_bookings(datetime.now(ZoneInfo("Europe/Warsaw")))
     with contextlib.ExitStack() as stack:
         if config_path is None:
-            stack.enter_context(broker(parts))
+            stack.enter_context(broker(parts, choice))
             stack.enter_context(central(parts, bookings))
             stack.enter_context(door(parts))
             config = demo_config(parts)

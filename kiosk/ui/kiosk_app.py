@@ -589,26 +589,35 @@ class KioskApp(App):
         self.pin_typed = ""
         self.go_welcome(reset_language=True)
 
+    def say_to_staff(self, message: str, **values: object) -> None:
+        """Show a staff message; it follows a later change of language."""
+        self._staff_said = (message, values)
+        self.staff_message = self.t(message, self.language, **values)
+
+    def on_language(self, _app: object, language: str) -> None:
+        said = getattr(self, "_staff_said", None)
+        if said is not None and self.staff_message:
+            self.staff_message = self.t(said[0], language, **said[1])
+
     def staff_act(self, action: str, args: dict[str, Any]) -> None:
         if not self.staff_id or self.branch is None:
             return
-        self.staff_message = self.t("Working…", self.language)
+        self.say_to_staff("Working…")
         future = self.branch.staff_action(action, args, by=self.staff_id)
         self.when_done(future, partial(self._staff_answered, action))
 
     def _staff_answered(self, action: str, future: Future[Any]) -> None:
         error = future.exception()
         if error is not None:
-            self.staff_message = self.t("Refused: {error}", self.language, error=str(error))
+            self.say_to_staff("Refused: {error}", error=str(error))
             return
         answer = future.result()
         if not answer.ok:
-            self.staff_message = self.t("Refused: {error}", self.language, error=answer.error)
+            self.say_to_staff("Refused: {error}", error=answer.error)
         elif "ticket" in answer.detail:
-            self.staff_message = self.t("Done: ticket {ticket}", self.language,
-                                        ticket=answer.detail["ticket"])
+            self.say_to_staff("Done: ticket {ticket}", ticket=answer.detail["ticket"])
         else:
-            self.staff_message = self.t("Done: {action}", self.language, action=action)
+            self.say_to_staff("Done: {action}", action=action)
 
     def ask_number(self, kind: str) -> None:
         screen = self.screen("staff_number")

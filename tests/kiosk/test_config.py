@@ -62,7 +62,21 @@ BAD = [
     ({"ui": {"language": "de"}}, 'ui.language = \'de\': expected "pl" or "en"'),
     ({"checkin": {"guess_limit": 0}}, "checkin.guess_limit = 0: expected a whole number from 2"),
     ({"mqtt": {"enabled": False, "hots": "x"}}, "mqtt.hots = 'x': expected no such setting"),
+    ({"mqtt": {"enabled": True, "protocol": "3"}}, "mqtt.protocol = '3': expected \"5\""),
+    ({"mqtt": {"enabled": True, "protocol": 5}}, "mqtt.protocol = 5: expected \"5\" (the contr"),
+    (
+        {"mqtt": {"enabled": True, "protocol": "3.1"}},
+        'or "3.1.1" only for the demo\'s embedded broker',
+    ),
 ]
+
+
+@pytest.mark.parametrize(("protocol", "expected"), [(None, "5"), ("5", "5"), ("3.1.1", "3.1.1")])
+def test_the_mqtt_protocol_is_5_unless_the_demo_asks_for_3_1_1(
+    tmp_path: Path, protocol: str | None, expected: str
+) -> None:
+    mqtt = {"enabled": True} if protocol is None else {"enabled": True, "protocol": protocol}
+    assert load_config(write_config(tmp_path, mqtt=mqtt)).mqtt.protocol == expected
 
 
 @pytest.mark.parametrize(("tables", "line"), BAD)
