@@ -25,6 +25,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+# Shared with the sync tests' broker kit, re-exported for the deploy tests.
+from tests.brokerkit import add_password as add_password
+from tests.brokerkit import make_tls as make_tls
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 RENDER = DEPLOY / "lib" / "render-template.sh"
@@ -120,35 +124,6 @@ class Broker:
     def reload(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGHUP)
-
-
-def make_tls(directory: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
-    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
-    ext = directory / "san.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    commands = [
-        ["openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca_crt, "-days", "2",
-         "-subj", "/CN=branch-checkin test CA"],
-        ["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost"],
-        ["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext],
-    ]
-    for command in commands:
-        subprocess.run([str(c) for c in command], check=True, capture_output=True, timeout=20)
-    return ca_crt, crt, key
-
-
-def add_password(passwd: Path, user: str, password: str) -> None:
-    if not passwd.exists():
-        passwd.touch()
-    subprocess.run(
-        ["mosquitto_passwd", "-b", str(passwd), user, password],
-        check=True, capture_output=True, timeout=10,
-    )
 
 
 @dataclass
