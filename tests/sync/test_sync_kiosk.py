@@ -342,6 +342,8 @@ def test_bad_input_is_dropped_counted_and_logged_and_good_input_still_works(
             central.publish(topic, payload)
         wait_until(lambda: len(central.on(TOPICS.command_results)) == 2, 10, "two refusals")
         wait_until(lambda: sync.counters["dropped_bad_config"] == 1, 5, "the bad config")
+        # The bad acknowledgement was published last: once it is counted, all are.
+        wait_until(lambda: sync.counters["dropped_bad_ack"] == 1, 5, "the bad ack")
         counts = dict(sync.counters)
         assert counts["dropped_not_json"] == 1
         assert counts["dropped_too_large"] == 1
