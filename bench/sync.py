@@ -52,6 +52,8 @@ from kiosk.sync.client import SyncClient  # noqa: E402
 from kiosk.sync.inbound import ApplyFeed, route_message  # noqa: E402
 from kiosk.sync.topics import KioskTopics  # noqa: E402
 from tests.brokerkit import MosquittoBroker, wait_until  # noqa: E402
+
+CENTRAL_BROKER_INFLIGHT = 1000
 from tests.kiosk.conftest import write_config  # noqa: E402
 from tests.sync.kit import BRANCH, KIOSK, code_for  # noqa: E402
 
@@ -307,7 +309,8 @@ def main() -> int:
         ours.append(ingest_ours(base / f"ingest-{i}", payloads))
     results.append(row(f"ingest {args.bookings:,} bookings (decode, validate, upsert)",
                        statistics.median(ours), statistics.median(floors), args.bookings))
-    broker = MosquittoBroker(base / "broker")
+    # As the central broker is deployed (deploy/mosquitto/central/mosquitto.conf).
+    broker = MosquittoBroker(base / "broker", max_inflight_messages=CENTRAL_BROKER_INFLIGHT)
     broker.start()
     try:
         via = ingest_via_broker(base / "ingest-mqtt", broker.port, payloads, args.bookings)

@@ -90,6 +90,9 @@ class MosquittoBroker:
     # Saved every second, so a SIGKILL loses at most about a second of the broker's state.
     autosave_interval_s: int = 1
     anonymous: bool = True
+    # How many QoS 1 messages the broker has out to one client before it waits for PUBACKs.
+    # Central acknowledges only after a durable commit, so this bounds its batch size.
+    max_inflight_messages: int = 100
     extra_config: str = ""  # appended: options for the listener, password_file, ...
     process: subprocess.Popen[bytes] | None = None
     _reservation: socket.socket | None = field(default=None, repr=False)
@@ -122,7 +125,7 @@ class MosquittoBroker:
             f"persistence_location {self.directory}/",
             f"autosave_interval {self.autosave_interval_s}",
             "max_queued_messages 100000",
-            "max_inflight_messages 100",
+            f"max_inflight_messages {self.max_inflight_messages}",
             "log_type error",
             "log_type warning",
             "log_type notice",
