@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := mosquitto mosquitto-clients socat shellcheck systemd openssl chromium fonts-dejavu-core
+DEBIAN_PACKAGES := mosquitto mosquitto-clients socat shellcheck systemd openssl chromium fonts-dejavu-core libmtdev1
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck bench clean system-packages
