@@ -63,8 +63,9 @@ def override_payload(event: ev.OccupancyEvent, by: str, source: str,
 
 
 def occupancy_payload(machine: OccupancyMachine, at: datetime) -> dict[str, Any]:
-    """The retained ``occupancy`` message."""
-    return {"count": machine.count, "limit": machine.limit, "waiting": len(machine.waiting),
+    """The retained ``occupancy`` message; ``waiting`` counts people, not tickets."""
+    waiting = sum(w.party_size for w in machine.waiting)
+    return {"count": machine.count, "limit": machine.limit, "waiting": waiting,
             "state": machine.state.value, "at": format_rfc3339(at)}
 
 

@@ -18,6 +18,8 @@ from kiosk.rules import Reason
 from kiosk.store import Store
 
 _REFUSING_STATES = (BranchState.PAUSED, BranchState.EMERGENCY, BranchState.CLOSED)
+# Where check-in is refused as "paused" before a booking is even looked up.
+NO_ENTRY_STATES = (BranchState.PAUSED, BranchState.EMERGENCY)
 
 
 class OccupancyHolder:

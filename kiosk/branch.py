@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
-from door_controller.central_events import events_for_effects
+from door_controller.central_events import door_status, events_for_effects, occupancy_payload
 from door_controller.commands import OCCUPANCY_ACTIONS, CommandError, staff_event_for_command
 from door_controller.controller import DoorController
 from door_controller.effects import (
@@ -37,10 +37,10 @@ from door_controller.events import (
     WalkIn,
 )
 from door_controller.messages import staff_text
-from door_controller.occupancy import BranchState, TransitionRefused
-from firmware_bridge.notices import DeviceStatus, LinkDown, LinkNotice, LinkUp
+from door_controller.occupancy import TransitionRefused
+from firmware_bridge.notices import LinkNotice
 from kiosk import __version__
-from kiosk.admission import MachineAdmission, OccupancyHolder
+from kiosk.admission import NO_ENTRY_STATES, MachineAdmission, OccupancyHolder
 from kiosk.bookings import ParsedFeed
 from kiosk.checkin import CheckinResult, CheckinService, Placement
 from kiosk.config import ConfigProblem, KioskConfig
@@ -61,7 +61,6 @@ LAST_FEED_KEY = "sync.last_feed_at"
 LAST_PURGE_KEY = "store.last_purge_day"
 WALK_IN_PREFIX = "W"
 TICK_INTERVAL_S = 1.0
-_NO_ENTRY = (BranchState.PAUSED, BranchState.EMERGENCY)
 
 
 class DoorSide(Protocol):
@@ -131,7 +130,6 @@ class Branch:
         self.door: DoorSide | None = None
         self.printer: PrinterSide | None = None
         self.sync: SyncSide | None = None
-        self.door_state = "absent" if not config.door.enabled else "down"
         self.printer_state = ("ok", "")
         self.sync_state = "connecting" if config.mqtt.enabled else "off"
         self._called: list[str] = []
@@ -156,7 +154,7 @@ class Branch:
             lambda: self.settings,
             self.admission,
             guard=make_guard(config),
-            entry_paused=lambda: self.occupancy.machine.state in _NO_ENTRY,
+            entry_paused=lambda: self.occupancy.machine.state in NO_ENTRY_STATES,
             on_accepted=self._queue_slip,
         )
         self.print_queue = PrintQueue(self.store.db)
@@ -279,12 +277,6 @@ class Branch:
 
     def handle_door_notice(self, notice: LinkNotice) -> None:
         """On the owner's thread: a notice from the door link's reader thread."""
-        if isinstance(notice, LinkUp):
-            self.door_state = "ok"
-        elif isinstance(notice, LinkDown):
-            self.door_state = "down"
-        elif isinstance(notice, DeviceStatus):
-            self.door_state = "fault" if notice.faults else "ok"
         self.door_controller.handle_notice(notice)
 
     def _call(self, ticket: str) -> None:
@@ -499,7 +491,7 @@ class Branch:
             limit=machine.limit,
             waiting=tuple(WaitingTicket(w.ticket, w.party_size) for w in machine.waiting),
             hours_today={lang: describe_hours(self.settings, today, lang) for lang in ("pl", "en")},
-            door=self.door_state,
+            door=self._door_word(),
             printer=self.printer_state[0],
             printer_detail=self.printer_state[1],
             outbox=self.store.outbox_size(),
@@ -510,21 +502,20 @@ class Branch:
             at=format_rfc3339(now),
         )
 
+    def _door_word(self) -> str:
+        """"absent" without a board, else what the occupancy machine knows of the door."""
+        if not self.config.door.enabled:
+            return "absent"
+        return door_status(self.occupancy.machine)
+
     def occupancy_payload(self, now: datetime) -> dict[str, Any]:
-        machine = self.occupancy.machine
-        return {
-            "count": machine.count,
-            "limit": machine.limit,
-            "waiting": sum(w.party_size for w in machine.waiting),
-            "state": machine.state.value,
-            "at": format_rfc3339(self.settings.local(now)),
-        }
+        return occupancy_payload(self.occupancy.machine, self.settings.local(now))
 
     def status_facts(self) -> dict[str, Any]:
-        door = {"absent": "ok", "ok": "ok", "down": "down"}.get(self.door_state, "fault")
+        door = self._door_word()
         return {
             "version": __version__,
-            "door": door,
+            "door": "ok" if door == "absent" else door,
             "printer": self.printer_state[0],
             "outbox": self.store.outbox_size(),
             "last_feed_at": self.store.get_value(LAST_FEED_KEY),

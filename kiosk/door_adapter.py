@@ -31,7 +31,6 @@ class DoorAttachment:
         self.link = DoorLink(door.port or None, self._notify(branch), resume=resume,
                              heartbeat_timeout_ms=door.heartbeat_timeout_ms, usb_match=usb)
         branch.submit(lambda: branch.door_controller.attach(self.link)).result(ATTACH_TIMEOUT_S)
-        branch.door_state = "down"
         self.link.start()
         log.info("door link started on %s", door.port or f"USB {usb}")
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from door_controller.occupancy import BranchState
-from kiosk.admission import MachineAdmission, OccupancyHolder
+from kiosk.admission import NO_ENTRY_STATES, MachineAdmission, OccupancyHolder
 from kiosk.checkin import CheckinResult, CheckinService
 from kiosk.config import KioskConfig
 from kiosk.guard import CodeGuessGuard
 from kiosk.store import Store
-
-_NO_ENTRY = (BranchState.PAUSED, BranchState.EMERGENCY)
 
 
 def make_guard(config: KioskConfig) -> CodeGuessGuard:
@@ -34,7 +31,7 @@ def standalone_checkin(config: KioskConfig, raw_code: str, now: datetime, *,
                                      door_present=door)
         service = CheckinService(
             store, lambda: settings, admission, guard=make_guard(config),
-            entry_paused=lambda: admission.holder.machine.state in _NO_ENTRY,
+            entry_paused=lambda: admission.holder.machine.state in NO_ENTRY_STATES,
         )
         return service.check_in(raw_code, now, language)
     finally:

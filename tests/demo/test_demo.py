@@ -81,6 +81,27 @@ def _status_until(proc: subprocess.Popen[str], out: queue.Queue[str], log: list[
     return status
 
 
+def _quit(proc: subprocess.Popen[str]) -> None:
+    """Type quit at the demo's console; it must stop cleanly in time."""
+    assert proc.stdin is not None
+    proc.stdin.write("quit\n")
+    proc.stdin.flush()
+    assert proc.wait(STOP_TIMEOUT_S) == 0
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    """After a failed test: never leave the demo running."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+def _assert_nothing_left(tmp_path: Path) -> None:
+    """Everything the demo started has stopped with it: no broker, central or simulator."""
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", leftovers.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.broker
 @pytest.mark.micropython
@@ -123,18 +144,12 @@ def test_headless_demo_checks_in_prints_a_slip_and_stops(tmp_path: Path) -> None
         proc.stdin.write("out\n")
         proc.stdin.flush()
         _status_until(proc, out, seen, {"count": 0, "outbox": 0})  # and central has it all
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        assert proc.wait(STOP_TIMEOUT_S) == 0
+        _quit(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        _reap(proc)
     stderr = proc.stderr.read() if proc.stderr else ""
     assert "Codes to try now:" in stderr
-    # Everything the demo started has stopped with it: no broker or central left behind.
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == "", leftovers.stdout
+    _assert_nothing_left(tmp_path)
 
 
 @pytest.mark.slow
@@ -152,8 +167,5 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> Non
         proc.terminate()
         assert proc.wait(STOP_TIMEOUT_S) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == "", leftovers.stdout
+        _reap(proc)
+    _assert_nothing_left(tmp_path)

@@ -21,8 +21,11 @@ from tests.demo.test_demo import (
     ROOT,
     START_TIMEOUT_S,
     STOP_TIMEOUT_S,
+    _assert_nothing_left,
     _lines,
     _next_json,
+    _quit,
+    _reap,
     _status_until,
 )
 
@@ -68,20 +71,15 @@ def test_demo_on_the_embedded_broker_runs_the_whole_chain(tmp_path: Path) -> Non
         assert slip, f"no slip for {ticket} in {slips}"
         assert slip[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         _status_until(proc, out, seen, {"outbox": 0})  # central acknowledged every event
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        assert proc.wait(STOP_TIMEOUT_S) == 0
+        _quit(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        _reap(proc)
     stderr = proc.stderr.read() if proc.stderr else ""
     assert "embedded Python broker amqtt, MQTT 3.1.1" in stderr
     checkins = [json.loads(payload) for kind, payload in _central_events(tmp_path)
                 if kind == "checkin"]
     assert [c.get("ticket") for c in checkins] == [ticket], checkins
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == "", leftovers.stdout
+    _assert_nothing_left(tmp_path)
 
 
 def test_an_unknown_demo_broker_is_refused_with_the_choices(tmp_path: Path) -> None:
@@ -89,9 +87,7 @@ def test_an_unknown_demo_broker_is_refused_with_the_choices(tmp_path: Path) -> N
     try:
         _, stderr = proc.communicate("quit\n", timeout=STOP_TIMEOUT_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        _reap(proc)
     assert proc.returncode == 2
     assert "'rabbitmq'" in stderr and "'auto', 'mosquitto', 'embedded'" in stderr, stderr
 

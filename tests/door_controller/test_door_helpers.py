@@ -47,6 +47,8 @@ def test_the_occupancy_payload_and_the_door_status() -> None:
     assert occupancy_payload(machine, T0) == {
         "count": 1, "limit": 1, "waiting": 1, "state": "full", "at": "2026-11-23T09:00:00+00:00"}
     assert door_status(machine) == "ok"
+    machine.handle(ev.CheckedIn("A002", 2), T0)
+    assert occupancy_payload(machine, T0)["waiting"] == 3  # people, not tickets
     machine.handle(ev.SensorFault(1), T0)
     assert door_status(machine) == "fault"
     machine.handle(ev.DoorLinkDown("cable"), T0)
