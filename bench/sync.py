@@ -9,9 +9,10 @@
 2. Drain: an outbox of 10,000 check-in events published by ``SyncClient`` to ``central
    serve``, which stores each and acknowledges it; the time runs from the kiosk's start to the
    last row deleted. The floor is raw paho publishing the same payloads QoS 1 to the same
-   broker with the same in-flight window, to one plain subscriber, until the last PUBACK.
-   Also shown: the same drain against a bare acknowledger instead of central (the kiosk's
-   side alone).
+   broker with the same in-flight window, to one plain subscriber, until the last PUBACK
+   (with paho's default of Nagle on, which is faster for a one-way stream). Also shown: the
+   same drain against a bare acknowledger, in a process of its own as central is, instead of
+   central (the kiosk's side alone).
 
 Targets: each of ours at least half the speed of its floor (ratio >= 0.5).
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,10 +52,9 @@ from kiosk.events import checkin_event  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 from kiosk.sync.client import SyncClient  # noqa: E402
 from kiosk.sync.inbound import ApplyFeed, route_message  # noqa: E402
+from kiosk.sync.nodelay import set_no_delay  # noqa: E402
 from kiosk.sync.topics import KioskTopics  # noqa: E402
 from tests.brokerkit import MosquittoBroker, wait_until  # noqa: E402
-
-CENTRAL_BROKER_INFLIGHT = 1000
 from tests.kiosk.conftest import write_config  # noqa: E402
 from tests.sync.kit import BRANCH, KIOSK, code_for  # noqa: E402
 
@@ -61,6 +62,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=WARSAW)
 TOPICS = KioskTopics("checkin/v1", BRANCH, KIOSK)
 WINDOW = 100
+CENTRAL_BROKER_INFLIGHT = 1000  # as deploy/mosquitto/central/mosquitto.conf sets it
 TARGET = 0.5
 PER_MESSAGE = 500
 
@@ -161,10 +163,12 @@ def ingest_via_broker(directory: Path, port: int, payloads: list[bytes], count: 
 # --- 2. drain ----------------------------------------------------------------------------------
 
 
-def raw_client(port: int, name: str) -> mqtt.Client:
+def raw_client(port: int, name: str, *, no_delay: bool = False) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:6]}",
                          protocol=MQTTProtocolVersion.MQTTv5)
     client.max_inflight_messages_set(WINDOW)
+    if no_delay:
+        client.on_socket_open = set_no_delay
     connected = threading.Event()
     client.on_connect = lambda *args: connected.set()
     client.connect("127.0.0.1", port, keepalive=30)
@@ -233,13 +237,17 @@ def drain_ours(directory: Path, port: int, events: list[dict[str, Any]]) -> floa
 
 
 class BareAcker:
-    """Acknowledges events every 20 ms, storing nothing: the kiosk's side alone."""
+    """Acknowledges events every 20 ms, storing nothing: the kiosk's side alone.
+
+    It runs in a process of its own, as central does (``--bare-acker PORT``), so it does not
+    share the kiosk's interpreter lock.
+    """
 
     def __init__(self, port: int) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, list[str]] = {}
         self._stop = threading.Event()
-        self.client = raw_client(port, "bench-acker")
+        self.client = raw_client(port, "bench-acker", no_delay=True)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.on_message = self._collect
@@ -265,6 +273,25 @@ class BareAcker:
         self._thread.join(5)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def run_bare_acker(port: int) -> int:
+    acker = BareAcker(port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    stop.wait()
+    acker.close()
+    return 0
+
+
+def start_bare_acker(port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, __file__, "--bare-acker", str(port)],
+                               stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != b"ready":
+        raise RuntimeError("the bare acknowledger did not start")
+    return process
 
 
 def start_central(directory: Path, port: int) -> subprocess.Popen[bytes]:
@@ -297,7 +324,10 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3, help="median of this many runs each")
+    parser.add_argument("--bare-acker", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_acker:
+        return run_bare_acker(args.bare_acker)
     rows = bookings(args.bookings)
     payloads = messages(rows)
     results = []
@@ -319,14 +349,15 @@ def main() -> int:
         # The bare acknowledger first: once central has run, the broker keeps its session
         # and queues every event for it too, which would slow the later runs.
         floors, ours = [], []
-        acker = BareAcker(broker.port)
+        acker = start_bare_acker(broker.port)
         try:
             for i in range(args.runs):
                 events = event_payloads(args.events)
                 floors.append(drain_floor(broker.port, events))
                 ours.append(drain_ours(base / f"drain-bare-{i}", broker.port, events))
         finally:
-            acker.close()
+            acker.terminate()
+            acker.wait(timeout=20)
         bare = row("  the same to a bare acknowledger (the kiosk's side alone)",
                    statistics.median(ours), statistics.median(floors), args.events)
         floors, ours = [], []

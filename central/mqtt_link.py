@@ -29,6 +29,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from kiosk.sync.nodelay import set_no_delay
+
 log = logging.getLogger(__name__)
 
 MQTT_PROTOCOLS = ("5", "3.1.1")
@@ -95,6 +97,7 @@ class MqttLink:
         if s.tls:
             client.tls_set(ca_certs=s.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_socket_open = set_no_delay
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

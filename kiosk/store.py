@@ -506,7 +506,7 @@ class Store:
 
 def _utc_key(moment: datetime) -> str:
     """A sortable UTC key; stored times keep their own offset, this one is for ordering."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _booking_row(booking: Booking, received: str) -> tuple[Any, ...]:

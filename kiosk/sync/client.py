@@ -43,6 +43,7 @@ from kiosk.sync.inbound import (
     RunCommand,
     route_message,
 )
+from kiosk.sync.nodelay import set_no_delay
 from kiosk.sync.outbox import OutboxTracker
 from kiosk.sync.payloads import (
     command_result_payload,
@@ -133,7 +134,9 @@ class SyncClient:
         self._backlog = False
         self._next_backlog_check = 0.0
         self._sent_rows: list[tuple[int, str]] = []
-        self._window_full = False  # set by the sync thread: wake it when a PUBACK makes room
+        # Set by the sync thread when the window is full: wake it once this many PUBACKs have
+        # made room (OutboxTracker.wake_after).
+        self._wake_after_pubacks = 0
         self._resync_checked = ""
         self._next_send_record = 0.0
         self._thread: threading.Thread | None = None
@@ -168,6 +171,7 @@ class SyncClient:
         # itself, so its network thread refills the pipe without waiting for the sync thread.
         client.max_inflight_messages_set(MQTT_INFLIGHT)
         client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.on_socket_open = set_no_delay
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -277,9 +281,12 @@ class SyncClient:
             self.counters["publish_refused"] += 1
             log.warning("the broker refused a message (%s); it is sent again later",
                         reason_code)
-        if self._window_full:
-            self._window_full = False
-            self._wakeup.set()
+        if self._wake_after_pubacks:
+            with self._lock:
+                self._wake_after_pubacks -= 1
+                wake = self._wake_after_pubacks == 0
+            if wake:
+                self._wakeup.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
@@ -468,8 +475,10 @@ class SyncClient:
             self._sent_rows.extend(published)
             self.counters["events_published"] += len(published)
         if room == 0:
-            self._window_full = True
-            if tracker.room(time.monotonic()) > 0:  # a PUBACK came in meanwhile: go again
+            wake_after = tracker.wake_after()
+            with self._lock:
+                self._wake_after_pubacks = wake_after
+            if tracker.room(time.monotonic()) >= wake_after:  # PUBACKs came in meanwhile
                 self._wakeup.set()
         self._record_sends(store, tracker, now_m)
 

@@ -33,6 +33,7 @@ class _Sent:
 
 
 UNHEARD_RETRY_S = 1.0
+WAKE_FRACTION = 4
 
 
 class OutboxTracker:
@@ -104,6 +105,15 @@ class OutboxTracker:
         if self._unheard_streak == 0:
             return max(0, self.window - waiting)
         return 1 if now >= self._probe_at and waiting == 0 else 0
+
+    def wake_after(self) -> int:
+        """With the window full: how many PUBACKs should free room before the next pass.
+
+        A quarter of the window, not one row per pass: a pass costs a query and the
+        interpreter lock, which paho's network thread needs to keep the window moving. Never
+        more than what is in flight (a probe wakes the next pass with its own PUBACK).
+        """
+        return max(1, min(self.in_flight(), self.window // WAKE_FRACTION))
 
     def wants(self, event_id: str, now: float) -> bool:
         sent = self._sent.get(event_id)

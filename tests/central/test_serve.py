@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -60,9 +61,17 @@ def test_bookings_and_config_reach_the_branch(
         late.close()
 
 
+def nagle_off(link: MqttLink) -> bool:
+    sock = link.client.socket()
+    assert sock is not None, "central is not connected"
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
 def test_events_are_stored_once_and_acknowledged(
     central: CentralService, kiosk: MqttListener
 ) -> None:
+    # Central's PUBACKs follow its commits; with Nagle on they would wait for TCP's delayed ACK.
+    assert nagle_off(central.link)
     events = [event_json() for _ in range(30)] + [event_json("passage"), event_json("alarm")]
     for event in events:
         kiosk.publish(EVENTS, event)
@@ -260,6 +269,7 @@ def test_tls_and_a_password_are_used(tmp_path: Path) -> None:
         service = CentralService(store, link, TOPICS, publish_interval_s=0.1)
         service.start()
         assert link.wait_ready(10), "central did not connect over TLS with its password"
+        assert nagle_off(link)
         store.set_branch_config(BRANCH, BRANCH_CONFIG)
         wait_until(lambda: service.counters.get("configs_published") == 1, 10,
                    "the config published over TLS")

@@ -284,3 +284,30 @@ def test_a_resync_is_due_on_first_start_and_once_each_morning() -> None:
     assert not resync_due("2026-11-23", monday(17))
     assert not resync_due("2026-11-22", monday(4, 59))
     assert resync_due("2026-11-22", monday(5))
+
+
+def test_a_full_window_wakes_the_next_pass_once_a_quarter_of_it_is_free() -> None:
+    tracker = OutboxTracker(window=100, resend_after_s=30)
+    deliveries = [Delivery() for _ in range(100)]
+    for i, delivery in enumerate(deliveries):
+        tracker.sent(f"e{i}", delivery, 0.0)
+    assert tracker.room(0.0) == 0
+    assert tracker.wake_after() == 25
+    for delivery in deliveries[:25]:
+        delivery.done = True
+    assert tracker.room(0.0) == 25
+
+
+def test_a_small_window_or_a_lone_probe_wakes_the_next_pass_at_its_first_puback() -> None:
+    small = OutboxTracker(window=2, resend_after_s=30)
+    small.sent("e1", Delivery(), 0.0)
+    small.sent("e2", Delivery(), 0.0)
+    assert small.room(0.0) == 0 and small.wake_after() == 1
+    probing = OutboxTracker(window=100, resend_after_s=30)
+    probing.connected(0.0)
+    heard = Delivery()
+    heard.done = True
+    probing.sent("e1", heard, 0.0, mid=1)
+    probing.unheard(1, 0.1)
+    probing.sent("e2", Delivery(), 1.1, mid=2)  # the probe, waiting for its PUBACK
+    assert probing.room(1.2) == 0 and probing.wake_after() == 1

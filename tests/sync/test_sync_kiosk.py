@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -163,6 +164,34 @@ def test_an_unacknowledged_event_is_sent_again_until_central_acknowledges_it(
         central.acking = True
         wait_outbox_empty(branch)
         assert len(central.events("checkin")) == 1
+    central.close()
+
+
+def test_a_long_outbox_goes_through_a_small_window_without_stalls_or_repeats(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    # 400 events through a window of 8: 50 times the window fills. Central acknowledges
+    # nothing meanwhile, so only the broker's PUBACKs can wake the sync thread; a missed
+    # wake-up would cost a second each (50 s in all).
+    config = kiosk_config(tmp_path / "kiosk", mosquitto.port)
+    store = Store(config.database_path)
+    events = [checkin_event(monday(9) + timedelta(seconds=i), booking_id=f"b-{i:05d}",
+                            ticket=f"A{i:03d}", party_size=1, outcome="admitted")
+              for i in range(400)]
+    with store.transaction():
+        for event in events:
+            store.enqueue_event(event)
+    store.close()
+    central = CentralAcker(mosquitto.port)
+    central.acking = False
+    with running_kiosk(config, Clock(), window=8) as (branch, sync):
+        wait_until(lambda: central.deliveries >= 400, 20, "400 events through the window")
+        assert sync._client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        ids = [e["event_id"] for e in events]
+        assert [e["event_id"] for e in central.events()] == ids  # in order
+        central.publish(TOPICS.acks, {"event_ids": ids})
+        wait_outbox_empty(branch)
+    assert central.deliveries == 400  # none sent twice
     central.close()
 
 
