@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -51,7 +51,7 @@ from kiosk.printing.slip import Slip, SlipFormatError, make_ticket_id
 from kiosk.settings import BranchSettings, describe_hours, parse_branch_settings
 from kiosk.standalone import make_guard
 from kiosk.store import CheckinRecord, ImportResult, Store
-from kiosk.timeutil import format_rfc3339
+from kiosk.timeutil import format_rfc3339, parse_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ T = TypeVar("T")
 CENTRAL_CONFIG_KEY = "branch.central_config"
 LAST_FEED_KEY = "sync.last_feed_at"
 LAST_PURGE_KEY = "store.last_purge_day"
+STAFF_PIN_KEY = "staff.pin_gate"
 WALK_IN_PREFIX = "W"
 TICK_INTERVAL_S = 1.0
 
@@ -560,6 +561,28 @@ class Branch:
         self._staff_item(detail)
         log.warning("alarm %s: %s", kind, detail)
         self._after_outbox_write()
+
+    def staff_pin_state(self) -> tuple[int, float]:
+        """On the owner's thread: wrong staff PINs in a row and the seconds left to wait."""
+        value = self.store.get_value(STAFF_PIN_KEY)
+        if value is None:
+            return 0, 0.0
+        try:
+            failures = value["failures"]
+            if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+                raise ValueError(f"failures {failures!r} is not a count")
+            until = parse_rfc3339(value["locked_until"], field="locked_until")
+        except (TypeError, KeyError, ValueError) as exc:
+            log.warning("the kept staff PIN state %r is not readable (%s); starting again from "
+                        "no wrong PINs", value, exc)
+            return 0, 0.0
+        return failures, max(0.0, (until - self._clock()).total_seconds())
+
+    def save_staff_pin_state(self, failures: int, wait_s: float) -> None:
+        """On the owner's thread: keep the PIN slowdown for after a restart."""
+        until = self._local_now() + timedelta(seconds=wait_s)
+        self.store.set_value(STAFF_PIN_KEY, {"failures": failures,
+                                             "locked_until": format_rfc3339(until)})
 
     def set_sync_state(self, state: str) -> None:
         """On the owner's thread: the MQTT link to central came up or went down."""

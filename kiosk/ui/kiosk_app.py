@@ -141,6 +141,12 @@ class KioskApp(App):
         self.branch = branch
         branch.add_listener(self._view_from_owner)
         self.when_done(branch.submit(branch.view), self._first_view)
+        self.when_done(branch.submit(branch.staff_pin_state), self._restore_pin_gate)
+
+    def _restore_pin_gate(self, future: Future[Any]) -> None:
+        if future.exception() is None:
+            failures, wait_s = future.result()
+            self.pin_gate.restore(failures, wait_s, self.monotonic())
 
     def screen(self, name: str) -> Any:
         """The screen called ``name``, built on first use."""
@@ -566,6 +572,7 @@ class KioskApp(App):
             return
         if staff is not None:
             self.pin_gate.succeeded()
+            self._keep_pin_gate(0.0)
             self.staff_id = staff
             self.staff_message = ""
             self._show_pin("")
@@ -574,12 +581,19 @@ class KioskApp(App):
             return
         self.counters["pin_failures"] += 1
         now = self.monotonic()
-        if self.pin_gate.failed(now):
+        alarm = self.pin_gate.failed(now)
+        self._keep_pin_gate(self.pin_gate.wait_s(now))
+        if alarm:
             failures = self.pin_gate.failures
             log.warning("%d wrong staff PINs in a row: raising an alarm", failures)
             if self.branch is not None:
                 self.branch.submit(partial(raise_pin_alarm, self.branch, failures))
         self._show_pin_wait(now)
+
+    def _keep_pin_gate(self, wait_s: float) -> None:
+        if self.branch is not None:
+            self.branch.post(partial(self.branch.save_staff_pin_state, self.pin_gate.failures,
+                                     wait_s))
 
     def leave_staff(self) -> None:
         if self.staff_id:

@@ -2,6 +2,8 @@
 
 A pure core: the time (monotonic seconds) is passed in. The wait after the n-th wrong PIN in a
 row is ``first_delay_s * 2**(n-1)``, capped at ``max_delay_s``; a right PIN resets the count.
+The count and the wait left are kept in the store by the owner of the branch's state, so a
+restart (pulling the plug) neither resets the slowdown nor moves the next alarm.
 """
 
 from __future__ import annotations
@@ -41,3 +43,12 @@ class PinGate:
     def succeeded(self) -> None:
         self.failures = 0
         self.locked_until = 0.0
+
+    def restore(self, failures: int, wait_s: float, now: float) -> None:
+        """Take back what the store kept: wrong PINs so far and the wait left.
+
+        Whatever happened since the start is kept too (the larger count, the later end), and
+        the wait is never longer than ``max_delay_s``, whatever the wall clock did meanwhile.
+        """
+        self.failures = max(self.failures, failures)
+        self.locked_until = max(self.locked_until, now + min(max(0.0, wait_s), self.max_delay_s))

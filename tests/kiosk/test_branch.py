@@ -187,6 +187,33 @@ def test_state_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
         again.stop()
 
 
+def test_the_staff_pin_slowdown_survives_a_restart(tmp_path: Path, clock: Clock,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    b = make_branch(tmp_path, clock)
+    b.start()
+    assert b.submit(b.staff_pin_state).result(WAIT_S) == (0, 0.0)
+    b.submit(lambda: b.save_staff_pin_state(7, 64.0)).result(WAIT_S)
+    b.stop()
+    clock.now += timedelta(seconds=4)  # the plug pulled and put back
+    again = make_branch(tmp_path, clock)
+    again.start()
+    try:
+        assert again.submit(again.staff_pin_state).result(WAIT_S) == (7, 60.0)
+        clock.now += timedelta(minutes=5)
+        assert again.submit(again.staff_pin_state).result(WAIT_S) == (7, 0.0)  # waited out
+        again.submit(lambda: again.save_staff_pin_state(0, 0.0)).result(WAIT_S)  # right PIN
+        assert again.submit(again.staff_pin_state).result(WAIT_S) == (0, 0.0)
+        for bad in ({"failures": "7"}, {"failures": -1, "locked_until": "2026-11-23T10:00:00Z"},
+                    {"failures": 3, "locked_until": "soon"}, [7]):
+            again.submit(lambda bad=bad: again.store.set_value("staff.pin_gate", bad)
+                         ).result(WAIT_S)
+            caplog.clear()
+            assert again.submit(again.staff_pin_state).result(WAIT_S) == (0, 0.0)
+            assert "staff PIN state" in caplog.text and "not readable" in caplog.text
+    finally:
+        again.stop()
+
+
 def test_end_of_day_resets_and_the_clock_drives_it(tmp_path: Path, clock: Clock) -> None:
     b = make_branch(tmp_path, clock, limit=5)
     b.start()

@@ -13,12 +13,16 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from kiosk.branch import STAFF_PIN_KEY
+from kiosk.store import Store
+from kiosk.timeutil import format_rfc3339
 from tests.ui.harness import HEIGHT, WIDTH, Harness
-from tests.ui.ui_config import CODES, STAFF_PIN, UNKNOWN_CODE, kiosk_config, load_bookings
+from tests.ui.ui_config import CODES, NOW, STAFF_PIN, UNKNOWN_CODE, kiosk_config, load_bookings
 
 SCENARIOS: dict[str, Callable[[Path], None]] = {}
 
@@ -499,6 +503,8 @@ def pin_slowdown(workdir: Path) -> None:
             h.ticker.skipped += h.app.pin_gate.wait_s(now) + 0.01
         assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300], waits
         h.settle()
+        # Kept by the owner for after a restart (the branch's clock has not moved).
+        assert h.branch.submit(h.branch.staff_pin_state).result(5) == (10, 300.0)
         alarms = [e for e in outbox(h) if e["type"] == "alarm"]
         assert len(alarms) == 1 and alarms[0]["kind"] == "code_guessing", alarms
         assert "staff PIN" in alarms[0]["detail"]
@@ -509,6 +515,41 @@ def pin_slowdown(workdir: Path) -> None:
         h.tap(h.key_button("keypad", "ok"))
         h.wait_for(lambda: h.app.current == "staff", what="the right PIN after the waits")
         assert h.app.pin_gate.failures == 0
+    finally:
+        h.stop()
+
+
+@scenario
+def pin_slowdown_survives_a_restart(workdir: Path) -> None:
+    # The kiosk was restarted 8 s into the 16 s wait after a 5th wrong PIN: the store kept it.
+    cfg = kiosk_config(workdir)
+    load_bookings(cfg)
+    store = Store(cfg.database_path)
+    store.set_value(STAFF_PIN_KEY, {"failures": 5,
+                                    "locked_until": format_rfc3339(NOW + timedelta(seconds=8))})
+    store.close()
+    h = Harness(cfg).start()
+    try:
+        h.wait_for(lambda: h.app.pin_gate.failures == 5, what="the kept PIN state taken back")
+        h.app.staff_hold_s = 0.4
+        h.hold(h.widget("corner", "welcome"), 0.5, until=lambda: h.app.current == "staff_pin")
+        h.type_on_keypad("keypad", STAFF_PIN)  # the right PIN, during the wait: not tried
+        h.tap(h.key_button("keypad", "ok"))
+        h.frames(3)
+        assert h.app.current == "staff_pin", h.app.current
+        assert h.screen().note.startswith("Błędny PIN. Poczekaj"), h.screen().note
+        assert 7 <= h.app.pin_gate.wait_s(h.ticker()) <= 8
+        h.ticker.skipped += 8.01
+        h.type_on_keypad("keypad", "1111")  # the 6th wrong PIN in a row: 32 s
+        h.tap(h.key_button("keypad", "ok"))
+        h.wait_for(partial(pin_checked, h, 6), what="the 6th wrong PIN checked")
+        assert math.ceil(h.app.pin_gate.wait_s(h.ticker())) == 32
+        h.ticker.skipped += 32.01
+        h.type_on_keypad("keypad", STAFF_PIN)
+        h.tap(h.key_button("keypad", "ok"))
+        h.wait_for(lambda: h.app.current == "staff", what="the right PIN after the wait")
+        h.settle()
+        assert h.branch.submit(h.branch.staff_pin_state).result(5) == (0, 0.0)
     finally:
         h.stop()
 

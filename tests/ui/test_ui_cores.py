@@ -71,6 +71,20 @@ def test_pin_gate_waits_grow_and_every_tenth_failure_alarms() -> None:
     assert gate.failures == 0 and gate.wait_s(now) == 0
 
 
+def test_pin_gate_takes_back_what_the_store_kept() -> None:
+    gate = PinGate(first_delay_s=1.0, max_delay_s=300.0)
+    gate.restore(9, 200.0, now=10.0)
+    assert gate.failures == 9 and gate.wait_s(10.0) == 200.0
+    assert gate.failed(210.0)  # the tenth in a row, across the restart, raises the alarm
+    later = PinGate(first_delay_s=1.0, max_delay_s=300.0)
+    later.failed(50.0)  # a wrong PIN typed before the store answered
+    later.failed(51.0)
+    later.restore(1, 86_400.0, now=52.0)  # a wall clock set back a day
+    assert later.failures == 2 and later.wait_s(52.0) == 300.0
+    later.restore(0, -5.0, now=60.0)
+    assert later.failures == 2 and later.wait_s(60.0) == 292.0
+
+
 def test_idle_timer() -> None:
     idle = IdleTimer(5.0)
     assert not idle.expired(30.0, 30)
