@@ -46,6 +46,7 @@ from kiosk.checkin import CheckinResult, CheckinService, Placement
 from kiosk.config import ConfigProblem, KioskConfig
 from kiosk.events import alarm_event, checkin_event, override_event
 from kiosk.messages import welcome_text
+from kiosk.ownership import StoreOwnership
 from kiosk.printing.queue import PrintQueue, UnknownTicketError
 from kiosk.printing.slip import Slip, SlipFormatError, make_ticket_id
 from kiosk.settings import BranchSettings, describe_hours, parse_branch_settings
@@ -136,9 +137,15 @@ class Branch:
         self._called: list[str] = []
         self._staff_items: list[str] = []
         self.counters = {"tasks": 0, "task_errors": 0, "refused_transitions": 0}
-        # The store and everything on it belong to the owner's thread once it starts.
-        self.store = Store(self.store_path)
-        self.settings = self._initial_settings()
+        # The store and everything on it belong to the owner's thread once it starts, and to
+        # no other process meanwhile (StoreInUse if one has it).
+        self._ownership = StoreOwnership.acquire(self.store_path, "a running kiosk")
+        try:
+            self.store = Store(self.store_path)
+            self.settings = self._initial_settings()
+        except BaseException:
+            self._ownership.release()
+            raise
         self.occupancy = OccupancyHolder.from_store(
             self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
         )
@@ -170,13 +177,14 @@ class Branch:
         self.post(self._on_start)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._tasks.put(None)
-        self._thread.join(timeout_s)
-        self._thread = None
+        """Stop the owner's thread (if it runs), close the store and let another owner in."""
+        if self._thread is not None:
+            self._stopping.set()
+            self._tasks.put(None)
+            self._thread.join(timeout_s)
+            self._thread = None
         self.store.close()
+        self._ownership.release()
 
     def post(self, task: Callable[[], None]) -> None:
         """Run ``task`` on the owner's thread; safe from any thread, never blocks."""

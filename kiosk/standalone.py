@@ -1,7 +1,9 @@
 """A check-in from the command line, through the same service as the screen.
 
-``kiosk checkin`` runs beside (or instead of) the kiosk: it reads the occupancy from the store
-inside its own transaction, so it never works from a stale copy.
+``kiosk checkin`` runs instead of the kiosk, never beside it: it owns the store for the one
+check-in (``kiosk.ownership``) and is refused while a kiosk runs on it, since that kiosk's
+occupancy in memory would not see the check-in. It reads the occupancy from the store inside
+its own transaction, so it never works from a stale copy.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from kiosk.admission import NO_ENTRY_STATES, MachineAdmission, OccupancyHolder
 from kiosk.checkin import CheckinResult, CheckinService
 from kiosk.config import KioskConfig
 from kiosk.guard import CodeGuessGuard
+from kiosk.ownership import StoreOwnership
 from kiosk.store import Store
 
 
@@ -22,6 +25,7 @@ def make_guard(config: KioskConfig) -> CodeGuessGuard:
 
 def standalone_checkin(config: KioskConfig, raw_code: str, now: datetime, *,
                        language: str = "pl") -> CheckinResult:
+    ownership = StoreOwnership.acquire(config.database_path, "kiosk checkin", wait_s=3.0)
     store = Store(config.database_path)
     try:
         settings = config.branch
@@ -36,3 +40,4 @@ def standalone_checkin(config: KioskConfig, raw_code: str, now: datetime, *,
         return service.check_in(raw_code, now, language)
     finally:
         store.close()
+        ownership.release()

@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig
+from kiosk.ownership import StoreOwnership
 
 if TYPE_CHECKING:
     from kiosk.branch import Branch
@@ -57,6 +58,9 @@ class RuntimeStarter:
 
 def run_app(config: KioskConfig) -> int:
     """The kiosk window over the full runtime; 0 on a clean exit."""
+    # Before the window: a store another process runs the branch on is refused here
+    # (StoreInUse), not from Kivy's loop once the window is up.
+    StoreOwnership.acquire(config.database_path, "a starting kiosk").release()
     prepare_kivy(fullscreen=config.ui.fullscreen)
     from kiosk.ui.kiosk_app import KioskApp
 
