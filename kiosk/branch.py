@@ -143,29 +143,30 @@ class Branch:
         try:
             self.store = Store(self.store_path)
             self.settings = self._initial_settings()
+            self.occupancy = OccupancyHolder.from_store(
+                self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
+            )
+            self.door_controller = DoorController(
+                self.occupancy,
+                self.store,
+                link=None,
+                clock=self._local_now,
+                listener=self._on_effects,
+            )
+            self.admission = MachineAdmission(self.occupancy,
+                                              carry_out=self.door_controller.carry_out)
+            self.checkins = CheckinService(
+                self.store,
+                lambda: self.settings,
+                self.admission,
+                guard=make_guard(config),
+                entry_paused=lambda: self.occupancy.machine.state in NO_ENTRY_STATES,
+                on_accepted=self._queue_slip,
+            )
+            self.print_queue = PrintQueue(self.store.db)
         except BaseException:
             self._ownership.release()
             raise
-        self.occupancy = OccupancyHolder.from_store(
-            self.store, self.settings.limit, door_present=config.door.enabled, now=self._clock()
-        )
-        self.door_controller = DoorController(
-            self.occupancy,
-            self.store,
-            link=None,
-            clock=self._local_now,
-            listener=self._on_effects,
-        )
-        self.admission = MachineAdmission(self.occupancy, carry_out=self.door_controller.carry_out)
-        self.checkins = CheckinService(
-            self.store,
-            lambda: self.settings,
-            self.admission,
-            guard=make_guard(config),
-            entry_paused=lambda: self.occupancy.machine.state in NO_ENTRY_STATES,
-            on_accepted=self._queue_slip,
-        )
-        self.print_queue = PrintQueue(self.store.db)
 
     # --- threads -------------------------------------------------------------------------
 
