@@ -104,9 +104,11 @@ def child_kiosk(started: float, config_path: str) -> dict[str, float]:
     from kivy.core.window import Window
 
     from kiosk.config import load_config
+    from kiosk.ownership import StoreOwnership
     from kiosk.ui.kiosk_app import KioskApp
 
     config = load_config(config_path)
+    StoreOwnership.acquire(config.database_path, "a starting kiosk").release()  # as run_app
     starter = RuntimeStarter(config)
     result: dict[str, float] = {}
 
