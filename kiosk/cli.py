@@ -16,12 +16,12 @@ from pathlib import Path
 
 from kiosk import __version__
 from kiosk.config import ConfigError, KioskConfig, load_config
-from kiosk.ownership import StoreInUse
+from kiosk.ownership import OwnershipError
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
-EXIT_IN_USE = 3  # another process runs the branch on this store
+EXIT_IN_USE = 3  # the store is another process's, or cannot be taken
 DEFAULT_CONFIG = "/etc/branch-checkin/kiosk.toml"
 
 log = logging.getLogger("kiosk")
@@ -261,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"kiosk {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreInUse as exc:
+    except OwnershipError as exc:
         print(f"kiosk {args.command}: {exc}", file=sys.stderr)
         return EXIT_IN_USE
 

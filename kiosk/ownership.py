@@ -25,7 +25,11 @@ WAIT_S = 10.0
 POLL_S = 0.05
 
 
-class StoreInUse(RuntimeError):
+class OwnershipError(RuntimeError):
+    """The branch's store cannot be taken; the message says why and what to do."""
+
+
+class StoreInUse(OwnershipError):
     """Another process owns the branch's store; the message says which and what to do."""
 
 
@@ -44,7 +48,13 @@ class StoreOwnership:
         """
         path = database_path.with_name(database_path.name + ".owner")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        except OSError as exc:
+            raise OwnershipError(
+                f"cannot open {path} to take the store ({exc.strerror}); the data folder and "
+                f"its files must belong to the kiosk's user: sudo chown -R kiosk:kiosk "
+                f"{path.parent}") from None
         deadline = time.monotonic() + wait_s
         try:
             while True:

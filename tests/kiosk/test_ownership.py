@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.branch import Branch
 from kiosk.config import load_config
-from kiosk.ownership import StoreInUse, StoreOwnership
+from kiosk.ownership import OwnershipError, StoreInUse, StoreOwnership
 
 from .conftest import write_config
 
@@ -92,3 +92,13 @@ def test_a_second_kiosk_waits_for_the_first_then_says_who_has_the_store(tmp_path
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_an_owner_file_the_kiosk_cannot_open_says_whose_it_must_be(tmp_path: Path) -> None:
+    database = tmp_path / "kiosk.sqlite3"
+    owner_file = tmp_path / "kiosk.sqlite3.owner"
+    owner_file.mkdir()  # cannot be opened for writing, whoever runs the test (root included)
+    with pytest.raises(OwnershipError) as refused:
+        StoreOwnership.acquire(database, "a running kiosk", wait_s=0)
+    assert not isinstance(refused.value, StoreInUse)
+    assert str(owner_file) in str(refused.value) and "chown -R kiosk:kiosk" in str(refused.value)
