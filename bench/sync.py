@@ -319,6 +319,21 @@ def row(what: str, ours: float, floor: float | None, count: int) -> tuple[str, .
             f"{ratio:.2f}", verdict)
 
 
+def drain_runs(acknowledger: subprocess.Popen[bytes], directory: Path, port: int,
+               args: argparse.Namespace) -> tuple[float, float]:
+    """Medians of ours and the floor, interleaved, while ``acknowledger`` runs; then stop it."""
+    floors, ours = [], []
+    try:
+        for i in range(args.runs):
+            events = event_payloads(args.events)
+            floors.append(drain_floor(port, events))
+            ours.append(drain_ours(directory / str(i), port, events))
+    finally:
+        acknowledger.terminate()
+        acknowledger.wait(timeout=20)
+    return statistics.median(ours), statistics.median(floors)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bookings", type=int, default=10_000)
@@ -348,31 +363,13 @@ def main() -> int:
                            args.bookings))
         # The bare acknowledger first: once central has run, the broker keeps its session
         # and queues every event for it too, which would slow the later runs.
-        floors, ours = [], []
-        acker = start_bare_acker(broker.port)
-        try:
-            for i in range(args.runs):
-                events = event_payloads(args.events)
-                floors.append(drain_floor(broker.port, events))
-                ours.append(drain_ours(base / f"drain-bare-{i}", broker.port, events))
-        finally:
-            acker.terminate()
-            acker.wait(timeout=20)
-        bare = row("  the same to a bare acknowledger (the kiosk's side alone)",
-                   statistics.median(ours), statistics.median(floors), args.events)
-        floors, ours = [], []
-        central = start_central(base / "central", broker.port)
-        try:
-            for i in range(args.runs):
-                events = event_payloads(args.events)
-                floors.append(drain_floor(broker.port, events))
-                ours.append(drain_ours(base / f"drain-{i}", broker.port, events))
-        finally:
-            central.terminate()
-            central.wait(timeout=20)
+        bare = drain_runs(start_bare_acker(broker.port), base / "drain-bare", broker.port, args)
+        central = drain_runs(start_central(base / "central", broker.port), base / "drain",
+                             broker.port, args)
         results.append(row(f"drain {args.events:,} events to central serve, acknowledged",
-                           statistics.median(ours), statistics.median(floors), args.events))
-        results.append(bare)
+                           *central, args.events))
+        results.append(row("  the same to a bare acknowledger (the kiosk's side alone)", *bare,
+                           args.events))
     finally:
         broker.release()
     shutil.rmtree(base)  # kept when a step fails, with the logs of central and the broker
