@@ -66,6 +66,18 @@ def port_open(port: int) -> bool:
         return False
 
 
+def terminate(process: subprocess.Popen[Any] | None, timeout: float = 10) -> None:
+    """SIGTERM, as systemd stops a service; SIGKILL if it has not ended within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 def wait_until(condition: Callable[[], object], timeout: float, what: str,
                step: float = 0.02) -> None:
     """Poll ``condition`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
@@ -166,14 +178,7 @@ class MosquittoBroker:
 
     def stop(self) -> None:
         """SIGTERM: the broker saves its persistence file on the way out."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        terminate(self.process)
 
     def restart(self, *, kill: bool = True) -> None:
         if kill:

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from tests.brokerkit import MosquittoBroker, wait_until
+from tests.brokerkit import MosquittoBroker, terminate, wait_until
 from tests.central.central_helpers import BRANCH, TOPICS, event_json
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -53,13 +53,7 @@ class CentralProcess:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        terminate(self.process)
 
 
 class KioskOutbox:

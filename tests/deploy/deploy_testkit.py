@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 # Shared with the sync tests' broker kit, re-exported for the deploy tests.
 from tests.brokerkit import add_password as add_password
 from tests.brokerkit import make_tls as make_tls
+from tests.brokerkit import terminate
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -113,12 +114,7 @@ class Broker:
         """SIGTERM, as systemd does: mosquitto saves its persistence file on the way out."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        terminate(self.process)
         wait_until(lambda: not any(port_open(p) for p in self.ports), 5, "ports closed")
 
     def reload(self) -> None:

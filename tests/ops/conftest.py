@@ -22,7 +22,7 @@ import pytest
 import tomli_w
 
 from central.ops.passwords import hash_password
-from tests.brokerkit import MosquittoBroker, mosquitto  # noqa: F401  (pytest fixture)
+from tests.brokerkit import MosquittoBroker, mosquitto, terminate  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "ops"
@@ -43,13 +43,7 @@ class OpsProcess:
     directory: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        terminate(self.process)
 
     def log_text(self) -> str:
         path = self.directory / "ops.log"

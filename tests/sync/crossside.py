@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from central.store import CentralStore, EventRecord, open_store
 from kiosk.store import CheckinRecord, Store
-from tests.brokerkit import wait_until
+from tests.brokerkit import terminate, wait_until
 from tests.kiosk.conftest import BRANCH_SETTINGS, write_config
 from tests.sync.kit import BRANCH, day_bookings
 
@@ -79,14 +79,7 @@ class CentralProcess:
                 stdout=log, stderr=subprocess.STDOUT, env=_env())
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        terminate(self.process, timeout=15)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[CentralStore]:

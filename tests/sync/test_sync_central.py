@@ -6,7 +6,7 @@ check-in events and the kiosk's check-ins match one to one: nothing lost, nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,47 +67,44 @@ def test_a_day_at_a_branch(central: CentralProcess, mosquitto: MosquittoBroker,
         wait_until(lambda: not store.kiosk_statuses()[0].online, 10, "the offline status")
 
 
-def test_the_broker_killed_and_restarted_mid_stream(central: CentralProcess,
-                                                    mosquitto: MosquittoBroker,
-                                                    tmp_path: Path) -> None:
+def check_in_through_a_fault(central: CentralProcess, port: int, tmp_path: Path,
+                             fault: Callable[[], None],
+                             mend: Callable[[KioskProcess], None]) -> None:
+    """30 check-ins on a kiosk reaching the broker on ``port``: the fault strikes before the
+    11th and is mended before the 21st; then every event reaches central, once."""
     bookings = bookings_for_now(30)
     central.import_bookings(bookings)
     central.start()
-    kiosk = start_kiosk(tmp_path, mosquitto.port, 30)
+    kiosk = start_kiosk(tmp_path, port, 30)
     try:
         for i, booking in enumerate(bookings):
             if i == 10:
-                mosquitto.kill()
+                fault()
             if i == 20:
-                mosquitto.start()
+                mend(kiosk)
             assert kiosk.check_in(booking["code"])["type"] == "checkin"
         wait_central_has(central, 30, timeout=45)
         wait_until(lambda: kiosk.outbox_size() == 0, 30, "the outbox to empty")
     finally:
         kiosk.stop()
     assert_one_to_one(central, kiosk, 30)
+
+
+def test_the_broker_killed_and_restarted_mid_stream(central: CentralProcess,
+                                                    mosquitto: MosquittoBroker,
+                                                    tmp_path: Path) -> None:
+    check_in_through_a_fault(central, mosquitto.port, tmp_path, mosquitto.kill,
+                             lambda _kiosk: mosquitto.start())
 
 
 def test_the_network_cut_and_restored_mid_stream(central: CentralProcess,
                                                  mosquitto: MosquittoBroker,
                                                  tcp_relay: TcpRelay, tmp_path: Path) -> None:
-    bookings = bookings_for_now(30)
-    central.import_bookings(bookings)
-    central.start()
-    kiosk = start_kiosk(tmp_path, tcp_relay.port, 30)
-    try:
-        for i, booking in enumerate(bookings):
-            if i == 10:
-                tcp_relay.cut()
-            if i == 20:
-                assert kiosk.outbox_size() >= 10  # the cut really held events back
-                tcp_relay.restore()
-            assert kiosk.check_in(booking["code"])["type"] == "checkin"
-        wait_central_has(central, 30, timeout=45)
-        wait_until(lambda: kiosk.outbox_size() == 0, 30, "the outbox to empty")
-    finally:
-        kiosk.stop()
-    assert_one_to_one(central, kiosk, 30)
+    def restore(kiosk: KioskProcess) -> None:
+        assert kiosk.outbox_size() >= 10  # the cut really held events back
+        tcp_relay.restore()
+
+    check_in_through_a_fault(central, tcp_relay.port, tmp_path, tcp_relay.cut, restore)
 
 
 def test_the_kiosk_killed_with_events_in_its_outbox(central: CentralProcess,
